@@ -1,0 +1,42 @@
+"""nnlife: generate and analyse datasets of complete learning curves of random CNNs.
+
+``import nnlife`` is light and has no side effects: every public name below is loaded from its
+module on first use, so torch is imported only when a generation function is first called.
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (see DESIGN.md, "Public surface")
+_PUBLIC = {
+    "NetSpec": "spec", "TrainSpec": "spec", "ConvLayer": "spec", "Pool": "spec",
+    "Lifespan": "table", "read_lifespan": "table", "write_lifespan": "table",
+    "SearchSpace": "space", "SPACES": "space", "sample": "space",
+    "build": "build",
+    "load_dataset": "data", "Dataset": "data",
+    "train_lifespan": "train",
+    "generate_batch": "batch",
+    "catalog": "catalog",
+    "reproduce": "reproduce",
+    "fit_curve": "curves", "fit_curves": "curves", "FAMILIES": "curves",
+    "classify_shape": "shapes", "penguin_predict": "predict",
+    "NnlifeError": "errors", "SpecError": "errors", "TableError": "errors",
+    "DatasetNotFoundError": "errors", "ChecksumError": "errors", "ParameterError": "errors",
+}
+
+__all__ = sorted(_PUBLIC) + ["__version__"]
+
+
+def __getattr__(name: str):
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nnlife' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,712 @@
+"""Datasets as in-memory uint8 tensors: registry, finding the files, checksums, subsets, cache.
+
+``load_dataset("FashionMNIST")`` finds the official files, checks their MD5 sums, reads them with
+``nnlife.readers`` (no per-image decoding) and returns a ``Dataset`` whose images are one uint8
+tensor N x C x H x W per split. A process loads each dataset once (``_CACHE``) and every lifespan it
+trains shares the same tensors.
+
+Where the files are looked for, in this order (the first place that holds every file wins):
+1. the ``root`` argument;
+2. the ``NNLIFE_DATA`` environment variable (one folder, or several separated by ``os.pathsep``);
+3. ``data/datasets`` under the current working directory, then ``data/datasets`` under the nnlife
+   checkout (``REPO_ROOT``, the folder above the package; skipped when it is the same folder);
+4. well-known system locations (``SYSTEM_LOCATIONS``): Debian's package ``dataset-fashion-mnist``
+   installs the four official Fashion-MNIST files, gzipped, in ``/usr/share/datasets/fashion-mnist``;
+5. with ``download=True``: torchvision's own downloader, into ``download_root(root)``.
+Under places 1-3 and 5 the files are expected in torchvision's layout (``FashionMNIST/raw/`` with
+the IDX files gzipped or not, ``cifar-100-python/train`` and ``test``, ``train_32x32.mat`` and
+``test_32x32.mat`` directly in the root), so a folder that torchvision downloaded into works as it
+is. When nothing works, ``DatasetNotFoundError`` names the dataset, every place and path looked at,
+and the commands that fix it.
+
+Checksums: ``verify=True`` compares the MD5 of each file's *decompressed* content with the official
+sum (the official files are uncompressed for CIFAR-100 and SVHN; for Fashion-MNIST the sums are
+those of the official IDX files after gunzip, so Debian's recompressed ``.gz`` files, torchvision's
+extracted files and its original ``.gz`` files all verify). CIFAR-100 files are unpickled only
+after their sum matched, or when the caller trusts them with ``verify=False``.
+
+Run ``python -m nnlife.data NAME`` to check that a dataset is there (exit 0) or print the error
+(exit 2); ``--download`` fetches it with torchvision first when it is missing.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nnlife import readers
+from nnlife.errors import ChecksumError, DatasetNotFoundError, ParameterError
+
+if TYPE_CHECKING:  # torch is imported when a dataset is first loaded, not with this module
+    import torch
+
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "DatasetInfo",
+    "DataFile",
+    "load_dataset",
+    "ensure_dataset",
+    "locate_dataset",
+    "download_root",
+    "stratified_subset",
+    "clear_cache",
+    "canonical_name",
+]
+
+# ---------------------------------------------------------------------------------------------
+# Registry: the three datasets, their official file names and MD5 sums
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One official file of a dataset."""
+
+    name: str  # official file name, uncompressed ("train-images-idx3-ubyte", "train_32x32.mat")
+    md5: str  # MD5 (hex) of the official, uncompressed content
+    split: str  # "train" or "test": the official split the file belongs to
+    part: str  # "images", "labels" or "both" (a file holding images and labels)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What nnlife knows about one dataset: shape, classes, files and where torchvision puts them."""
+
+    name: str  # canonical spelling, as in the original dataset's `dataset` column
+    n_classes: int  # number of classes (labels are 0..n_classes-1)
+    input_shape: tuple[int, int, int]  # channels, height, width (pixels)
+    n_train: int  # images in the official training split
+    n_test: int  # images in the official test split
+    subdir: str  # folder of the files under a root, in torchvision's layout ("" = the root itself)
+    gzip_ok: bool  # whether "<name>.gz" is accepted in place of "<name>"
+    files: tuple[DataFile, ...]  # the official files
+    torchvision_class: str  # name of the torchvision.datasets class that downloads it
+
+
+# Fashion-MNIST sums are those of the decompressed official IDX files (the fixture README lists
+# them; they equal what torchvision checks after extraction). CIFAR-100 and SVHN sums are the
+# per-file sums in torchvision's CIFAR100.train_list/test_list and SVHN.split_list (torchvision
+# 0.29, torchvision/datasets/cifar.py and svhn.py).
+DATASETS: dict[str, DatasetInfo] = {
+    "FashionMNIST": DatasetInfo(
+        name="FashionMNIST",
+        n_classes=10,
+        input_shape=(1, 28, 28),
+        n_train=60000,
+        n_test=10000,
+        subdir="FashionMNIST/raw",
+        gzip_ok=True,
+        files=(
+            DataFile("train-images-idx3-ubyte", "f4a8712d7a061bf5bd6d2ca38dc4d50a", "train", "images"),
+            DataFile("train-labels-idx1-ubyte", "9018921c3c673c538a1fc5bad174d6f9", "train", "labels"),
+            DataFile("t10k-images-idx3-ubyte", "8181f5470baa50b63fa0f6fddb340f0a", "test", "images"),
+            DataFile("t10k-labels-idx1-ubyte", "15d484375f8d13e6eb1aabb0c3f46965", "test", "labels"),
+        ),
+        torchvision_class="FashionMNIST",
+    ),
+    "CIFAR100": DatasetInfo(
+        name="CIFAR100",
+        n_classes=100,
+        input_shape=(3, 32, 32),
+        n_train=50000,
+        n_test=10000,
+        subdir="cifar-100-python",
+        gzip_ok=False,
+        files=(
+            DataFile("train", "16019d7e3df5f24257cddd939b257f8d", "train", "both"),
+            DataFile("test", "f0ef6b0ae62326f3e7ffdfab6717acfc", "test", "both"),
+        ),
+        torchvision_class="CIFAR100",
+    ),
+    "SVHN": DatasetInfo(
+        name="SVHN",
+        n_classes=10,
+        input_shape=(3, 32, 32),
+        n_train=73257,
+        n_test=26032,
+        subdir="",
+        gzip_ok=False,
+        files=(
+            DataFile("train_32x32.mat", "e26dedcc434d2e4c54c9b2d4a06d8373", "train", "both"),
+            DataFile("test_32x32.mat", "eb5a983be6a315427106f1b164d9cef3", "test", "both"),
+        ),
+        torchvision_class="SVHN",
+    ),
+}
+
+# ---------------------------------------------------------------------------------------------
+# Where to look (module constants, so tests and unusual installs can point them elsewhere)
+# ---------------------------------------------------------------------------------------------
+
+ENV_VAR = "NNLIFE_DATA"  # environment variable naming data roots (os.pathsep-separated)
+LOCAL_DATA_DIR = Path("data") / "datasets"  # relative to the cwd and to REPO_ROOT
+REPO_ROOT = Path(__file__).resolve().parents[1]  # the nnlife checkout (the folder above nnlife/)
+
+# Dataset -> ((folder, what put it there), ...). Files there lie flat (no torchvision layout).
+SYSTEM_LOCATIONS: dict[str, tuple[tuple[Path, str], ...]] = {
+    "FashionMNIST": (
+        (Path("/usr/share/datasets/fashion-mnist"), "Debian package dataset-fashion-mnist"),
+    ),
+}
+
+# Dataset -> Debian package that installs it into SYSTEM_LOCATIONS (named in the fix).
+DEBIAN_PACKAGES: dict[str, str] = {"FashionMNIST": "dataset-fashion-mnist"}
+
+# Holdout size when val_source="train" and val_size is None: the size of the original's
+# validation pass (about 10,000 images, see ../shared/fixtures/README.md), at most 1/6 of the
+# training split (which is exactly 10,000 for Fashion-MNIST).
+DEFAULT_HOLDOUT = 10000
+
+
+def canonical_name(name: str) -> str:
+    """Return the canonical spelling of a dataset name, matched case-insensitively.
+
+    Raises ``ParameterError`` naming the known datasets when ``name`` is none of them.
+    """
+    if isinstance(name, str):
+        for canonical in DATASETS:
+            if canonical.lower() == name.strip().lower():
+                return canonical
+    raise ParameterError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding the files
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Place:
+    """One folder to look in."""
+
+    label: str  # where it came from, for the error message ("root argument", "NNLIFE_DATA", ...)
+    root: Path  # the root folder
+    flat: bool  # True: files directly in root; False: torchvision's layout under root
+
+
+def _file_dir(info: DatasetInfo, place: _Place) -> Path:
+    return place.root if place.flat or not info.subdir else place.root / info.subdir
+
+
+def _candidates(info: DatasetInfo, place: _Place, f: DataFile) -> list[Path]:
+    # Uncompressed first: torchvision keeps both after extracting and the plain file reads faster.
+    base = _file_dir(info, place) / f.name
+    return [base, base.with_name(f.name + ".gz")] if info.gzip_ok else [base]
+
+
+def _env_roots() -> list[Path]:
+    value = os.environ.get(ENV_VAR, "")
+    return [Path(p).expanduser() for p in value.split(os.pathsep) if p.strip()]
+
+
+def download_root(root: str | os.PathLike | None = None) -> Path:
+    """Folder that ``download=True`` downloads into.
+
+    ``root`` if given; else the first folder in ``NNLIFE_DATA``; else ``data/datasets`` under the
+    nnlife checkout when nnlife runs from a source checkout (``REPO_ROOT/pyproject.toml`` exists),
+    so notebooks running in ``notebooks/`` share it; else ``data/datasets`` under the cwd.
+    """
+    if root is not None:
+        return Path(root).expanduser()
+    env = _env_roots()
+    if env:
+        return env[0]
+    if (REPO_ROOT / "pyproject.toml").is_file():
+        return REPO_ROOT / LOCAL_DATA_DIR
+    return Path.cwd() / LOCAL_DATA_DIR
+
+
+def _places(info: DatasetInfo, root: str | os.PathLike | None) -> list[_Place]:
+    places: list[_Place] = []
+    if root is not None:
+        places.append(_Place("root argument", Path(root).expanduser(), False))
+    places += [_Place(ENV_VAR, p, False) for p in _env_roots()]
+    places.append(_Place(f"{LOCAL_DATA_DIR} under the current directory", Path.cwd() / LOCAL_DATA_DIR, False))
+    places.append(_Place(f"{LOCAL_DATA_DIR} under the nnlife checkout", REPO_ROOT / LOCAL_DATA_DIR, False))
+    places += [_Place(what, folder, True) for folder, what in SYSTEM_LOCATIONS.get(info.name, ())]
+    unique, seen = [], set()
+    for p in places:  # the same folder twice (cwd = checkout, say) is looked at once
+        key = (os.path.abspath(p.root), p.flat)
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+def _look(info: DatasetInfo, place: _Place) -> tuple[dict[str, Path], list[str]]:
+    """Return (file name -> path found, lines saying what is missing) for one place."""
+    found: dict[str, Path] = {}
+    missing: list[str] = []
+    for f in info.files:
+        cands = _candidates(info, place, f)
+        hit = next((c for c in cands if c.is_file()), None)
+        if hit is None:
+            missing.append(f"missing {cands[0]}" + (" (or .gz)" if len(cands) > 1 else ""))
+        else:
+            found[f.name] = hit
+    return found, missing
+
+
+@dataclass(frozen=True)
+class _Located:
+    root: Path  # the root folder the files were found under
+    paths: dict[str, Path]  # official file name -> path of the file to read
+
+
+def _fix_lines(info: DatasetInfo) -> list[str]:
+    lines = []
+    if info.name in DEBIAN_PACKAGES:
+        lines.append(
+            f"on Debian or Ubuntu: sudo apt-get install {DEBIAN_PACKAGES[info.name]}"
+            f"   (or, in the nnlife checkout: bash scripts/get-data.sh {info.name})"
+        )
+    lines.append(
+        f"download it with torchvision (needs the internet): python -m nnlife.data --download "
+        f"{info.name}   or in Python: nnlife.load_dataset({info.name!r}, download=True)"
+        f"   (saves under {download_root()})"
+    )
+    layout = f"{info.subdir}/" if info.subdir else "directly in the folder: "
+    names = ", ".join(f.name + (" (or .gz)" if info.gzip_ok else "") for f in info.files)
+    lines.append(
+        f"if you have a copy: put it in torchvision's layout ({layout}{names}) under a folder and "
+        f"pass root='that folder' or set {ENV_VAR}=that folder"
+    )
+    return lines
+
+
+def locate_dataset(name: str, root: str | os.PathLike | None = None, download: bool = False) -> _Located:
+    """Find every official file of ``name``; download them with torchvision if asked and needed.
+
+    Returns the first place (in the documented order) that holds every file. Raises
+    ``DatasetNotFoundError`` naming the dataset, each place and exact path looked at, and the
+    commands that fix it; ``ParameterError`` for an unknown name.
+    """
+    info = DATASETS[canonical_name(name)]
+    report: list[str] = []
+    if root is None:
+        report.append("root argument: not given")
+    if not _env_roots():
+        report.append(f"{ENV_VAR}: not set")
+    for place in _places(info, root):
+        found, missing = _look(info, place)
+        if not missing:
+            return _Located(place.root, found)
+        where = _file_dir(info, place)
+        state = "" if where.is_dir() else " (folder does not exist)"
+        report.append(f"{place.label}: {place.root}{state}")
+        report += [f"    {m}" for m in missing]
+    if download:
+        target = download_root(root)
+        try:
+            _torchvision_download(info, target)
+        except Exception as exc:  # no internet, no space, a server error: all reported the same way
+            report.append(f"download with torchvision.datasets.{info.torchvision_class} into {target}: "
+                          f"failed: {type(exc).__name__}: {exc}".rstrip())
+        else:
+            place = _Place("download", target, False)
+            found, missing = _look(info, place)
+            if not missing:
+                return _Located(place.root, found)
+            report.append(f"download into {target}: finished, but files are still missing")
+            report += [f"    {m}" for m in missing]
+    else:
+        report.append("download: not asked for (download=False)")
+    message = [f"Dataset {info.name} was not found. Places looked at, in order:"]
+    message += [f"  - {line}" if not line.startswith("    ") else f"  {line}" for line in report]
+    message.append("To fix it, do one of:")
+    message += [f"  - {line}" for line in _fix_lines(info)]
+    raise DatasetNotFoundError("\n".join(message))
+
+
+def _torchvision_download(info: DatasetInfo, target: Path) -> None:
+    """Fetch the official files into ``target`` in torchvision's layout, with its own downloader.
+
+    torchvision checks the MD5 of what it downloads; nnlife checks the files again when it
+    reads them.
+    """
+    import torchvision.datasets as tvd
+
+    target.mkdir(parents=True, exist_ok=True)
+    cls = getattr(tvd, info.torchvision_class)
+    if info.name == "SVHN":
+        for split in ("train", "test"):
+            cls(str(target), split=split, download=True)
+    else:
+        # FashionMNIST downloads all four files and CIFAR100 the whole archive, whatever `train`.
+        cls(str(target), train=True, download=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading and checking
+# ---------------------------------------------------------------------------------------------
+
+
+def _read_checked(path: Path, f: DataFile, dataset: str, verify: bool) -> tuple[bytes, str]:
+    """Return (uncompressed content, its MD5 hex); raise ChecksumError on a mismatch if verify."""
+    content = readers.decompress(path.read_bytes(), str(path))
+    digest = hashlib.md5(content).hexdigest()
+    if verify and digest != f.md5:
+        what = "its decompressed content" if path.suffix == ".gz" else "its content"
+        raise ChecksumError(
+            f"{dataset} file {path}: the MD5 of {what} is {digest}, the official {f.name} has "
+            f"{f.md5}. The file is damaged or not the official one: delete it and fetch it again "
+            f"(python -m nnlife.data --download {dataset}), or, if you trust it as it is, pass "
+            f"verify=False."
+        )
+    return content, digest
+
+
+@dataclass(frozen=True, eq=False)
+class _Raw:
+    """The full official splits as numpy arrays (shared, never modified)."""
+
+    train_x: np.ndarray  # uint8, N x C x H x W
+    train_y: np.ndarray  # int64, N
+    test_x: np.ndarray
+    test_y: np.ndarray
+    coarse_train_y: np.ndarray | None  # CIFAR-100 superclasses, int64
+    coarse_test_y: np.ndarray | None
+    md5: dict[str, str]  # official file name -> MD5 of the content read
+
+
+def _read_raw(info: DatasetInfo, located: _Located, verify: bool) -> _Raw:
+    content: dict[str, bytes] = {}
+    md5: dict[str, str] = {}
+    # Every file is checked before any is parsed (pickles are never opened unchecked).
+    for f in info.files:
+        content[f.name], md5[f.name] = _read_checked(located.paths[f.name], f, info.name, verify)
+    src = {f.name: str(located.paths[f.name]) for f in info.files}
+    coarse: dict[str, np.ndarray | None] = {"train": None, "test": None}
+    xs: dict[str, np.ndarray] = {}
+    ys: dict[str, np.ndarray] = {}
+    for f in info.files:
+        if info.name == "FashionMNIST":
+            arr = readers.parse_idx(content[f.name], src[f.name])
+            if f.part == "images":
+                xs[f.split] = arr[:, None, :, :]  # N x 28 x 28 -> N x 1 x 28 x 28
+            else:
+                ys[f.split] = arr.astype(np.int64)
+        elif info.name == "CIFAR100":
+            parsed = readers.parse_cifar_pickle(content[f.name], src[f.name])
+            xs[f.split], ys[f.split] = parsed["x"], parsed["fine_labels"]
+            coarse[f.split] = parsed["coarse_labels"]
+        else:  # SVHN
+            xs[f.split], ys[f.split] = readers.parse_svhn_mat(content[f.name], src[f.name])
+        content[f.name] = b""  # let the bytes go as soon as they are parsed
+    for split in ("train", "test"):
+        x, y = xs[split], ys[split]
+        if x.shape[1:] != info.input_shape or len(x) != len(y):
+            raise readers.DatasetFormatError(
+                f"{info.name} {split} split in {located.root}: {x.shape} images for {y.shape} labels, "
+                f"expected N x {info.input_shape} and N labels"
+            )
+        if len(y) and (y.min() < 0 or y.max() >= info.n_classes):
+            raise readers.DatasetFormatError(
+                f"{info.name} {split} labels in {located.root} are outside 0..{info.n_classes - 1}"
+            )
+    return _Raw(xs["train"], ys["train"], xs["test"], ys["test"], coarse["train"], coarse["test"], md5)
+
+
+# ---------------------------------------------------------------------------------------------
+# Subsets and statistics
+# ---------------------------------------------------------------------------------------------
+
+
+def stratified_subset(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Draw ``size`` indices of ``labels`` without replacement, stratified by class.
+
+    Each class c gets ``size * n_c / N`` images rounded down; the images left over go, one each,
+    to the classes with the largest remainders (ties: lower class id first), so the total is
+    exactly ``size`` and every class is within one image of its exact share. Within a class the
+    images are drawn uniformly with ``rng`` (classes in increasing order, so the result depends
+    only on labels, size and the generator's state). Returns the indices sorted ascending
+    (int64), i.e. in the dataset's original order; training reshuffles them anyway.
+    Raises ``ParameterError`` unless 0 < size <= len(labels).
+    """
+    labels = np.asarray(labels)
+    n = len(labels)
+    if not 0 < size <= n:
+        raise ParameterError(f"subset size {size} must be between 1 and {n}, the images available")
+    classes, counts = np.unique(labels, return_counts=True)
+    # Integer arithmetic: no float rounding can make the quotas miss the total.
+    quota = size * counts // n
+    remainder = size * counts % n
+    short = size - int(quota.sum())
+    order = np.lexsort((classes, -remainder))  # largest remainder first, then lower class id
+    quota[order[:short]] += 1
+    picked = []
+    for c, k in zip(classes, quota):
+        if k:
+            members = np.flatnonzero(labels == c)
+            picked.append(rng.choice(members, size=int(k), replace=False))
+    return np.sort(np.concatenate(picked)).astype(np.int64)
+
+
+def _channel_stats(x: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and population std (ddof=0) of uint8 images N x C x H x W, scaled to 0..1.
+
+    Computed exactly from a 256-bin histogram per channel in float64, which needs no float copy
+    of the images (CIFAR-100 would need 1.2 GB).
+    """
+    values = np.arange(256, dtype=np.float64) / 255.0
+    means, stds = [], []
+    for c in range(x.shape[1]):
+        counts = np.bincount(x[:, c].reshape(-1), minlength=256).astype(np.float64)
+        total = counts.sum()
+        mean = float((counts * values).sum() / total)
+        var = float((counts * (values - mean) ** 2).sum() / total)
+        means.append(mean)
+        stds.append(var**0.5)
+    return tuple(means), tuple(stds)
+
+
+# ---------------------------------------------------------------------------------------------
+# The Dataset object and load_dataset
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Dataset:
+    """A dataset resident in memory. Shared by every lifespan of a process: never modify in place.
+
+    Images are uint8 pixel values 0..255 (normalise with ``mean``/``std`` after dividing by 255).
+    """
+
+    name: str  # canonical spelling: "FashionMNIST", "CIFAR100" or "SVHN"
+    train_x: torch.Tensor  # uint8, N_train x C x H x W, pixel values 0..255
+    train_y: torch.Tensor  # int64, N_train, class ids 0..n_classes-1
+    val_x: torch.Tensor  # uint8, N_val x C x H x W
+    val_y: torch.Tensor  # int64, N_val
+    n_classes: int  # number of classes
+    mean: tuple[float, ...]  # per channel, of train_x / 255 (0..1 scale)
+    std: tuple[float, ...]  # per channel population std (ddof=0) of train_x / 255
+    val_source: str  # "test": the official test split; "train-holdout": held out of the training split
+    train_size: int | None  # requested training subset size (images); None = the whole split
+    val_size: int | None  # validation size (images): requested, or the holdout size; None = whole test split
+    subset_seed: int  # seed of the stratified draws (subsets and holdout)
+    files: dict[str, str]  # official file name -> MD5 (hex) of the uncompressed content read
+    root: str  # folder the files were read from
+    verified: bool  # whether the MD5 sums were checked against the official ones
+    train_index: np.ndarray | None = None  # int64 indices into the official training split; None = all, in order
+    val_index: np.ndarray | None = None  # int64 indices into the split val comes from; None = all, in order
+    coarse_train_y: torch.Tensor | None = None  # CIFAR-100 only: int64 superclass ids 0..19
+    coarse_val_y: torch.Tensor | None = None  # CIFAR-100 only
+    extra: dict[str, Any] = field(default_factory=dict)  # room for later provenance
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """(channels, height, width) of one image, in pixels."""
+        return tuple(self.train_x.shape[1:])  # type: ignore[return-value]
+
+    def __repr__(self) -> str:  # the default would print the tensors
+        return (
+            f"Dataset({self.name}: train {tuple(self.train_x.shape)}, val {tuple(self.val_x.shape)} "
+            f"from {self.val_source}, {self.n_classes} classes, seed {self.subset_seed}, root {self.root!r})"
+        )
+
+
+_CACHE: dict[tuple, Dataset] = {}  # (name, root, flat, verify, sizes, seed, val_source) -> Dataset
+_RAW_CACHE: dict[tuple, _Raw] = {}  # (name, root, verify) -> full official splits
+_LOCK = threading.RLock()  # one load at a time, so threads of one process share one copy
+
+
+def clear_cache() -> None:
+    """Forget every dataset loaded in this process (the next load reads the files again)."""
+    with _LOCK:
+        _CACHE.clear()
+        _RAW_CACHE.clear()
+
+
+def _check_size(value: Any, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ParameterError(f"{what} must be a positive whole number of images or None, got {value!r}")
+    return int(value)
+
+
+def load_dataset(
+    name: str,
+    root: str | os.PathLike | None = None,
+    download: bool = False,
+    train_size: int | None = None,
+    val_size: int | None = None,
+    seed: int = 0,
+    verify: bool = True,
+    val_source: str = "test",
+) -> Dataset:
+    """Load a dataset into memory as uint8 tensors, once per process.
+
+    name: "FashionMNIST", "CIFAR100" or "SVHN", any letter case.
+    root: a folder to look in first (torchvision's layout); see the module docstring for the
+        order of the places looked at after it.
+    download: fetch the files with torchvision's downloader when no place has them.
+    train_size, val_size: draw a class-stratified subset of that many images (seeded by
+        ``seed``; see ``stratified_subset``); None = the whole split.
+    seed: non-negative int; the holdout, the training subset and the validation subset each use
+        their own generator ``np.random.default_rng([seed, k])``, so one draw never shifts another.
+    verify: check the official MD5 sums; False trusts the files as they are (and unpickles them).
+    val_source: "test" (default, as the original): validation is the official test split;
+        "train": hold out ``val_size`` images (default min(10000, N_train // 6)), stratified,
+        from the official training split, and train on (a subset of) the rest; the test split is
+        then not used.
+
+    Returns a ``Dataset``; a repeat call with the same arguments in the same process returns
+    the same object. Raises ``DatasetNotFoundError`` (no place has the files),
+    ``ChecksumError`` (a file's MD5 is not the official one), ``ParameterError`` (bad argument),
+    ``nnlife.readers.DatasetFormatError`` (a trusted file that does not follow its format).
+    """
+    canonical = canonical_name(name)
+    info = DATASETS[canonical]
+    train_size = _check_size(train_size, "train_size")
+    val_size = _check_size(val_size, "val_size")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ParameterError(f"seed must be a non-negative int, got {seed!r}")
+    if val_source not in ("test", "train"):
+        raise ParameterError(f"val_source must be 'test' or 'train', got {val_source!r}")
+    verify = bool(verify)
+
+    with _LOCK:
+        located = locate_dataset(canonical, root=root, download=download)
+        where = os.path.abspath(located.root)
+        key = (canonical, where, verify, train_size, val_size, int(seed), val_source)
+        if key in _CACHE:
+            return _CACHE[key]
+        raw_key = (canonical, where, verify)
+        if raw_key not in _RAW_CACHE:
+            _RAW_CACHE[raw_key] = _read_raw(info, located, verify)
+        dataset = _make_dataset(info, _RAW_CACHE[raw_key], where, verify, train_size, val_size,
+                                int(seed), val_source)
+        _CACHE[key] = dataset
+        return dataset
+
+
+def _make_dataset(info: DatasetInfo, raw: _Raw, where: str, verify: bool, train_size: int | None,
+                  val_size: int | None, seed: int, val_source: str) -> Dataset:
+    import torch
+
+    def rng(k: int) -> np.random.Generator:
+        return np.random.default_rng([seed, k])  # k: 0 holdout, 1 train subset, 2 val subset
+
+    n_train = len(raw.train_y)
+    coarse_train, coarse_val = raw.coarse_train_y, raw.coarse_test_y
+    if val_source == "train":
+        holdout = val_size if val_size is not None else min(DEFAULT_HOLDOUT, n_train // 6)
+        if holdout >= n_train:
+            raise ParameterError(
+                f"val_size={holdout} leaves no training images: {info.name}'s training split has {n_train}"
+            )
+        val_index = stratified_subset(raw.train_y, holdout, rng(0))
+        pool = np.setdiff1d(np.arange(n_train), val_index, assume_unique=True)
+        val_x, val_y = raw.train_x[val_index], raw.train_y[val_index]
+        coarse_val = None if coarse_train is None else coarse_train[val_index]
+        val_size_out: int | None = holdout
+    else:
+        pool = None
+        val_index = None
+        val_x, val_y = raw.test_x, raw.test_y
+        if val_size is not None:
+            val_index = stratified_subset(raw.test_y, val_size, rng(2))
+            val_x, val_y = val_x[val_index], val_y[val_index]
+            coarse_val = None if coarse_val is None else coarse_val[val_index]
+        val_size_out = val_size
+
+    train_index = pool
+    if train_size is not None:
+        base = np.arange(n_train) if pool is None else pool
+        if train_size > len(base):
+            raise ParameterError(
+                f"train_size={train_size} is more than the {len(base)} training images of {info.name} available"
+            )
+        train_index = base[stratified_subset(raw.train_y[base], train_size, rng(1))]
+    if train_index is None:
+        train_x, train_y, coarse_tr = raw.train_x, raw.train_y, coarse_train
+    else:
+        train_x, train_y = raw.train_x[train_index], raw.train_y[train_index]
+        coarse_tr = None if coarse_train is None else coarse_train[train_index]
+
+    mean, std = _channel_stats(train_x)
+
+    def tensor(a: np.ndarray | None) -> torch.Tensor | None:
+        return None if a is None else torch.from_numpy(np.ascontiguousarray(a))
+
+    return Dataset(
+        name=info.name,
+        train_x=tensor(train_x),
+        train_y=tensor(train_y),
+        val_x=tensor(val_x),
+        val_y=tensor(val_y),
+        n_classes=info.n_classes,
+        mean=mean,
+        std=std,
+        val_source="train-holdout" if val_source == "train" else "test",
+        train_size=train_size,
+        val_size=val_size_out,
+        subset_seed=seed,
+        files=dict(raw.md5),
+        root=where,
+        verified=verify,
+        train_index=train_index,
+        val_index=val_index,
+        coarse_train_y=tensor(coarse_tr),
+        coarse_val_y=tensor(coarse_val),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line: python -m nnlife.data [--download] [--root R] [--no-verify] NAME ...
+# ---------------------------------------------------------------------------------------------
+
+
+def ensure_dataset(name: str, root: str | os.PathLike | None = None, download: bool = False,
+                   verify: bool = True) -> Path:
+    """Make sure ``name`` is on this machine: find it (download it if asked), check its sums.
+
+    Returns the root folder it was found in. Raises as ``locate_dataset`` and, with ``verify``,
+    ``ChecksumError``. Reads each file once (about a second for Fashion-MNIST), parses nothing.
+    """
+    info = DATASETS[canonical_name(name)]
+    located = locate_dataset(info.name, root=root, download=download)
+    if verify:
+        for f in info.files:
+            _read_checked(located.paths[f.name], f, info.name, verify=True)
+    return located.root
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry: exit 0 when every named dataset is there, 2 with the message if not."""
+    parser = argparse.ArgumentParser(
+        prog="python -m nnlife.data",
+        description="Check that datasets are on this machine (and fetch them with --download).",
+    )
+    parser.add_argument("names", nargs="*", default=["FashionMNIST"], metavar="NAME",
+                        help=f"dataset name(s): {', '.join(DATASETS)} (default FashionMNIST)")
+    parser.add_argument("--download", action="store_true", help="fetch missing datasets with torchvision")
+    parser.add_argument("--root", default=None, help="folder to look in first (torchvision's layout)")
+    parser.add_argument("--no-verify", action="store_true", help="do not check the official MD5 sums")
+    args = parser.parse_args(argv)
+    from nnlife.errors import NnlifeError
+
+    status = 0
+    for name in args.names:
+        try:
+            where = ensure_dataset(name, root=args.root, download=args.download, verify=not args.no_verify)
+        except NnlifeError as exc:
+            print(f"nnlife: {exc}", file=sys.stderr)
+            status = 2
+        else:
+            checked = "checksums not checked" if args.no_verify else "checksums OK"
+            print(f"{canonical_name(name)}: found in {where} ({checked})")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
