@@ -127,6 +127,31 @@ def read_lifespan(path, expected_epochs: float | None = None) -> Lifespan:
 
 def parse_table(text: str, where: str, stem: str = "", expected_epochs: float | None = None) -> Lifespan:
     """Parse the text of one table (see ``read_lifespan``); ``where`` names it in errors."""
+    rec = parse_record(text, where, stem, expected_epochs)
+    return Lifespan(id=rec.id, net=rec.net, train=rec.train, curve=curve_frame(**rec.arrays),
+                    status=rec.status, meta=rec.meta, layout=rec.layout)
+
+
+@dataclass(frozen=True, eq=False)
+class TableRecord:
+    """A parsed table before it becomes a Lifespan: the curve as plain float64 arrays.
+
+    For readers of many tables (the catalog), which skip building a DataFrame per table.
+    ``arrays`` holds the keyword arguments of ``curve_frame`` (epoch, train_loss, val_loss,
+    val_acc, train_acc or None, elapsed_s or None).
+    """
+
+    id: str
+    net: NetSpec
+    train: TrainSpec
+    status: str
+    meta: dict
+    layout: str
+    arrays: dict
+
+
+def parse_record(text: str, where: str, stem: str = "", expected_epochs: float | None = None) -> TableRecord:
+    """Parse and validate the text of one table into a TableRecord (errors as ``read_lifespan``)."""
     lines = text.splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
@@ -199,15 +224,15 @@ def parse_table(text: str, where: str, stem: str = "", expected_epochs: float | 
         raise TableError(f"{where}: {len(epoch)} rows, but {train.epochs} epochs recorded every "
                          f"{train.eval_interval} epoch need {train.n_records}; the table is "
                          "incomplete (delete it so the batch retrains it)")
-    curve = curve_frame(
-        epoch, numeric("trainLoss"), numeric("valLoss"), numeric("valAcc"),
-        numeric("trainAcc") if "trainAcc" in col else None,
-        numeric("elapsed_s") if "elapsed_s" in col else None)
+    arrays = dict(epoch=epoch, train_loss=numeric("trainLoss"), val_loss=numeric("valLoss"),
+                  val_acc=numeric("valAcc"),
+                  train_acc=numeric("trainAcc") if "trainAcc" in col else None,
+                  elapsed_s=numeric("elapsed_s") if "elapsed_s" in col else None)
     table_id = meta_fields["ID"] or stem
     if stem and meta_fields["ID"] and stem != meta_fields["ID"]:
         meta.setdefault("file_stem", stem)
-    return Lifespan(id=table_id, net=net, train=train, curve=curve, status=status,
-                    meta=meta, layout=layout)
+    return TableRecord(id=table_id, net=net, train=train, status=status, meta=meta,
+                       layout=layout, arrays=arrays)
 
 
 def _is_float(text: str) -> bool:
@@ -306,5 +331,6 @@ def write_lifespan(life: Lifespan, path, layout: str | None = None, overwrite: b
     return path
 
 
-__all__ = ["Lifespan", "read_lifespan", "write_lifespan", "parse_table", "format_table",
+__all__ = ["Lifespan", "TableRecord", "read_lifespan", "write_lifespan", "parse_table",
+           "parse_record", "format_table",
            "curve_frame"]
