@@ -24,6 +24,7 @@ _PUBLIC = {
     "classify_shape": "shapes", "penguin_predict": "predict",
     "NnlifeError": "errors", "SpecError": "errors", "TableError": "errors",
     "DatasetNotFoundError": "errors", "ChecksumError": "errors", "ParameterError": "errors",
+    "DatasetFormatError": "errors",
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

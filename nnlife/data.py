@@ -23,7 +23,9 @@ Checksums: ``verify=True`` compares the MD5 of each file's *decompressed* conten
 sum (the official files are uncompressed for CIFAR-100 and SVHN; for Fashion-MNIST the sums are
 those of the official IDX files after gunzip, so Debian's recompressed ``.gz`` files, torchvision's
 extracted files and its original ``.gz`` files all verify). CIFAR-100 files are unpickled only
-after their sum matched, or when the caller trusts them with ``verify=False``.
+after their sum matched, or when the caller trusts them with ``verify=False``. A place whose files
+fail the check is an error (``ChecksumError``), not skipped: a damaged copy is never silently
+replaced by another one.
 
 Run ``python -m nnlife.data NAME`` to check that a dataset is there (exit 0) or print the error
 (exit 2); ``--download`` fetches it with torchvision first when it is missing.
@@ -35,7 +37,7 @@ import hashlib
 import os
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +57,7 @@ __all__ = [
     "load_dataset",
     "ensure_dataset",
     "locate_dataset",
+    "Located",
     "download_root",
     "stratified_subset",
     "clear_cache",
@@ -256,22 +259,26 @@ def _look(info: DatasetInfo, place: _Place) -> tuple[dict[str, Path], list[str]]
 
 
 @dataclass(frozen=True)
-class _Located:
+class Located:
+    """Where a dataset's files are (returned by ``locate_dataset``)."""
+
     root: Path  # the root folder the files were found under
     paths: dict[str, Path]  # official file name -> path of the file to read
 
 
-def _fix_lines(info: DatasetInfo) -> list[str]:
+def _fix_lines(info: DatasetInfo, root: str | os.PathLike | None) -> list[str]:
     lines = []
     if info.name in DEBIAN_PACKAGES:
         lines.append(
             f"on Debian or Ubuntu: sudo apt-get install {DEBIAN_PACKAGES[info.name]}"
             f"   (or, in the nnlife checkout: bash scripts/get-data.sh {info.name})"
         )
+    cli_root = f" --root {root}" if root is not None else ""
+    py_root = f", root={str(root)!r}" if root is not None else ""
     lines.append(
         f"download it with torchvision (needs the internet): python -m nnlife.data --download "
-        f"{info.name}   or in Python: nnlife.load_dataset({info.name!r}, download=True)"
-        f"   (saves under {download_root()})"
+        f"{info.name}{cli_root}   or in Python: nnlife.load_dataset({info.name!r}{py_root}, "
+        f"download=True)   (saves under {download_root(root)})"
     )
     layout = f"{info.subdir}/" if info.subdir else "directly in the folder: "
     names = ", ".join(f.name + (" (or .gz)" if info.gzip_ok else "") for f in info.files)
@@ -282,7 +289,7 @@ def _fix_lines(info: DatasetInfo) -> list[str]:
     return lines
 
 
-def locate_dataset(name: str, root: str | os.PathLike | None = None, download: bool = False) -> _Located:
+def locate_dataset(name: str, root: str | os.PathLike | None = None, download: bool = False) -> Located:
     """Find every official file of ``name``; download them with torchvision if asked and needed.
 
     Returns the first place (in the documented order) that holds every file. Raises
@@ -293,12 +300,15 @@ def locate_dataset(name: str, root: str | os.PathLike | None = None, download: b
     report: list[str] = []
     if root is None:
         report.append("root argument: not given")
-    if not _env_roots():
-        report.append(f"{ENV_VAR}: not set")
+    env_said = False
     for place in _places(info, root):
+        if place.label != "root argument" and not env_said:
+            env_said = True
+            if not _env_roots():
+                report.append(f"{ENV_VAR}: not set")
         found, missing = _look(info, place)
         if not missing:
-            return _Located(place.root, found)
+            return Located(place.root, found)
         where = _file_dir(info, place)
         state = "" if where.is_dir() else " (folder does not exist)"
         report.append(f"{place.label}: {place.root}{state}")
@@ -314,15 +324,18 @@ def locate_dataset(name: str, root: str | os.PathLike | None = None, download: b
             place = _Place("download", target, False)
             found, missing = _look(info, place)
             if not missing:
-                return _Located(place.root, found)
+                return Located(place.root, found)
             report.append(f"download into {target}: finished, but files are still missing")
             report += [f"    {m}" for m in missing]
     else:
         report.append("download: not asked for (download=False)")
     message = [f"Dataset {info.name} was not found. Places looked at, in order:"]
-    message += [f"  - {line}" if not line.startswith("    ") else f"  {line}" for line in report]
+    for line in report:  # places flush left, their missing files and multi-line errors indented
+        first, *rest = line.split("\n")
+        message.append(f"  {first}" if first.startswith("    ") else f"  - {first}")
+        message += [f"      {more}" for more in rest]
     message.append("To fix it, do one of:")
-    message += [f"  - {line}" for line in _fix_lines(info)]
+    message += [f"  - {line}" for line in _fix_lines(info, root)]
     raise DatasetNotFoundError("\n".join(message))
 
 
@@ -377,7 +390,7 @@ class _Raw:
     md5: dict[str, str]  # official file name -> MD5 of the content read
 
 
-def _read_raw(info: DatasetInfo, located: _Located, verify: bool) -> _Raw:
+def _read_raw(info: DatasetInfo, located: Located, verify: bool) -> _Raw:
     content: dict[str, bytes] = {}
     md5: dict[str, str] = {}
     # Every file is checked before any is parsed (pickles are never opened unchecked).
@@ -495,11 +508,10 @@ class Dataset:
     files: dict[str, str]  # official file name -> MD5 (hex) of the uncompressed content read
     root: str  # folder the files were read from
     verified: bool  # whether the MD5 sums were checked against the official ones
-    train_index: np.ndarray | None = None  # int64 indices into the official training split; None = all, in order
-    val_index: np.ndarray | None = None  # int64 indices into the split val comes from; None = all, in order
+    train_index: np.ndarray | None = None  # int64 indices into the official training split; None = all
+    val_index: np.ndarray | None = None  # int64 indices into the split val comes from; None = all
     coarse_train_y: torch.Tensor | None = None  # CIFAR-100 only: int64 superclass ids 0..19
     coarse_val_y: torch.Tensor | None = None  # CIFAR-100 only
-    extra: dict[str, Any] = field(default_factory=dict)  # room for later provenance
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -624,7 +636,8 @@ def _make_dataset(info: DatasetInfo, raw: _Raw, where: str, verify: bool, train_
         base = np.arange(n_train) if pool is None else pool
         if train_size > len(base):
             raise ParameterError(
-                f"train_size={train_size} is more than the {len(base)} training images of {info.name} available"
+                f"train_size={train_size} is more than the {len(base)} training images of "
+                f"{info.name} available"
             )
         train_index = base[stratified_subset(raw.train_y[base], train_size, rng(1))]
     if train_index is None:

@@ -27,5 +27,9 @@ class ChecksumError(NnlifeError, ValueError):
     """A dataset file whose MD5 sum is not the official one: names the file."""
 
 
+class DatasetFormatError(NnlifeError, ValueError):
+    """A dataset file whose content does not follow its format: names the file and the problem."""
+
+
 class ParameterError(NnlifeError, ValueError):
     """A bad argument to a public function (unknown dataset or space, epochs <= 0, ...)."""

@@ -29,7 +29,7 @@ import zlib
 
 import numpy as np
 
-from nnlife.errors import NnlifeError
+from nnlife.errors import DatasetFormatError
 
 __all__ = [
     "DatasetFormatError",
@@ -38,10 +38,6 @@ __all__ = [
     "parse_cifar_pickle",
     "parse_svhn_mat",
 ]
-
-
-class DatasetFormatError(NnlifeError, ValueError):
-    """A dataset file whose content does not follow its format: names the file and the problem."""
 
 
 _GZIP_MAGIC = b"\x1f\x8b"

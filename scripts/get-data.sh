@@ -10,12 +10,13 @@
 #      the package yet); it installs the official files in /usr/share/datasets/fashion-mnist;
 #   3. torchvision's downloader: python -m nnlife.data --download NAME (needs the internet);
 #   4. otherwise nnlife's message naming every place looked at and the fixes; exit status 2.
-# Python: $PYTHON if set, else the checkout's .venv, else python3.
+# Python: $NNLIFE_PYTHON if set, else the checkout's .venv, else python3. (Not $PYTHON: the
+# Makefile uses that name for the interpreter that creates the venv, which lacks nnlife's deps.)
 set -u
 
 cd "$(dirname "$0")/.." || exit 1
-if [ -n "${PYTHON:-}" ]; then
-    py="$PYTHON"
+if [ -n "${NNLIFE_PYTHON:-}" ]; then
+    py="$NNLIFE_PYTHON"
 elif [ -x .venv/bin/python ]; then
     py=.venv/bin/python
 else
