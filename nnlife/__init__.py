@@ -41,3 +41,19 @@ def __getattr__(name: str):
 
 def __dir__():
     return __all__
+
+
+# `import nnlife.build` sets the package attribute `build` to the submodule, which would hide the
+# function nnlife.build(); keep the function for the public names that share a module's name.
+import sys as _sys
+import types as _types
+
+
+class _Package(_types.ModuleType):
+    def __setattr__(self, name, value):
+        if isinstance(value, _types.ModuleType) and _PUBLIC.get(name) == name and hasattr(value, name):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package

@@ -309,6 +309,7 @@ def write_lifespan(life: Lifespan, path, layout: str | None = None, overwrite: b
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; tables are shared (e.g. on a cluster)
         with os.fdopen(fd, "w") as f:
             f.write(text)
             f.flush()

@@ -58,3 +58,9 @@ def test_analysis_side_never_imports_torch(sample_paths):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_public_functions_survive_importing_their_modules():
+    import nnlife
+    import nnlife.build  # noqa: F401  (sets the package attribute to the submodule)
+    assert callable(nnlife.build) and nnlife.build.__name__ == "build"
