@@ -9,7 +9,7 @@ DATA ?= $(DEMO_BATCH)
 REPORTS ?= reports
 SAMPLES := ../shared/fixtures/original-format
 
-.PHONY: demo test report bench bench-quick venv data browser clean-venv
+.PHONY: demo test report report-samples bench bench-quick venv data browser clean-venv
 
 # --- set-up: create or update .venv, install nnlife with its test extra, register the kernel ------
 venv: $(STAMP)
@@ -42,6 +42,9 @@ demo: venv data
 # make report DATA="data/batches/x ../shared/fixtures/original-format"
 report: venv
 	$(VENV)/bin/nnlife report $(DATA) --out $(REPORTS)
+
+report-samples: venv
+	$(VENV)/bin/nnlife report $(SAMPLES) --out $(REPORTS)/samples
 
 bench: venv data
 	$(PY) -m pip install --quiet -e ".[bench]"

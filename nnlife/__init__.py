@@ -18,7 +18,7 @@ _PUBLIC = {
     "load_dataset": "data", "Dataset": "data",
     "train_lifespan": "train",
     "generate_batch": "batch",
-    "catalog": "catalog",
+    "catalog": "catalog", "load_catalog": "catalog",
     "reproduce": "reproduce",
     "fit_curve": "curves", "fit_curves": "curves", "FAMILIES": "curves",
     "classify_shape": "shapes", "penguin_predict": "predict",
