@@ -1,0 +1,363 @@
+"""Run nnlife's benchmarks and write ``<out>/benchmarks.md`` and ``<out>/benchmarks.json``.
+
+    python bench/run.py --out reports            # full mode (make bench), ~30-40 min on 2 cores
+    python bench/run.py --quick --out reports/bench-quick   # a first look, ~3 min
+
+Each benchmark is a script in ``bench/`` that runs in its own process (so thread settings, Dask
+clusters and imports of one never leak into another) and hands its figures back as JSON:
+
+    train_throughput.py   nnlife vs a plain DataLoader loop vs Lightning, matmul peak, eval cost
+    scaling.py            lifespans per hour with 1 and 2 Dask workers (generate_batch)
+    analysis_scale.py     catalog / Domhan fits / shape labels over 6000 synthetic tables
+
+Inside every script the repeats are interleaved (``for r in range(R): for c in contenders``) and
+the reported figure is the median; every ratio is formed from medians of the same run. This file
+also holds the small harness the scripts share (``interleave``, ``median``, ``profile_top``,
+``machine``, ``versions``): the scripts import it as ``run``.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as _dt
+import io
+import json
+import os
+import platform
+import pstats
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+MODES = ("full", "quick", "smoke")   # smoke: tiny inputs, for tests/test_bench_smoke.py only
+PARTS = ("train_throughput", "scaling", "analysis_scale")
+
+# Every key of benchmarks.json's "figures", the part that measures it, and its target (issue 7).
+# Target: (comparison, value, unit) or None when the figure has no target of its own.
+KEYS = {
+    "ratio_vs_dataloader": ("train_throughput", (">=", 1.4, "x")),
+    "ratio_vs_lightning": ("train_throughput", (">=", 1.5, "x")),
+    "peak_fraction_small": ("train_throughput", (">=", 0.60, "of matmul peak")),
+    "peak_fraction_paper": ("train_throughput", None),
+    "eval_overhead_points": ("train_throughput", None),
+    "scaling_2_workers": ("scaling", (">=", 1.8, "x")),
+    "catalog_6000_s": ("analysis_scale", ("<=", 5.0, "s")),
+    "catalog_6000_cached_s": ("analysis_scale", ("<=", 0.5, "s")),
+    "fits_6000_s": ("analysis_scale", ("<=", 120.0, "s")),
+}
+
+
+# --- harness shared by the scripts -----------------------------------------------------------------
+def log(*args) -> None:
+    """Progress to stderr (stdout stays free), with a timestamp."""
+    print(time.strftime("%H:%M:%S"), *args, file=sys.stderr, flush=True)
+
+
+def median(values):
+    """Median of the finite values, or None when there are none."""
+    vals = [v for v in values if v is not None and v == v]
+    return statistics.median(vals) if vals else None
+
+
+def interleave(contenders: dict, repeats: int, label: str = "", warmup: bool = False) -> dict:
+    """Run every contender once per repeat, in turn: ``for r in repeats: for c in contenders``.
+
+    ``contenders``: name -> zero-argument callable returning a dict of measurements (it must hold
+    ``seconds``). Returns name -> list of those dicts, one per repeat. Interleaving spreads slow
+    drifts of a shared machine (other jobs, thermal state) over every contender alike.
+    ``warmup``: run each contender once first, untimed (imports, first-call set-up, caches), so
+    the repeats measure the steady cost that every further lifespan of a batch pays.
+    """
+    if warmup:
+        for name, fn in contenders.items():
+            fn()
+            log(f"{label} warm-up {name} done")
+    out = {name: [] for name in contenders}
+    for r in range(repeats):
+        for name, fn in contenders.items():
+            result = fn()
+            out[name].append(result)
+            log(f"{label} repeat {r + 1}/{repeats} {name}: {result['seconds']:.3f} s")
+    return out
+
+
+def medians(runs: list[dict]) -> dict:
+    """Per-key medians over the repeats of one contender (numeric keys only)."""
+    keys = [k for k, v in runs[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return {k: median([r[k] for r in runs]) for k in keys}
+
+
+def profile_top(fn, n: int = 15, sort: str = "tottime") -> str:
+    """Run ``fn()`` under cProfile; the top ``n`` functions by ``sort`` as text (paths shortened)."""
+    prof = cProfile.Profile()
+    prof.enable()
+    try:
+        fn()
+    finally:
+        prof.disable()
+    buf = io.StringIO()
+    stats = pstats.Stats(prof, stream=buf)
+    stats.strip_dirs().sort_stats(sort).print_stats(n)
+    lines = buf.getvalue().splitlines()
+    # drop pstats' preamble up to the column header, keep the table
+    start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls")), 0)
+    total = next((line.strip() for line in lines if "function calls" in line), "")
+    return "\n".join([total, ""] + [line.rstrip() for line in lines[start:] if line.strip()])
+
+
+def machine() -> dict:
+    """CPU model, cores, memory and OS of this machine (from /proc where it exists)."""
+    info = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "memory_gib": None, "os": platform.platform(), "python": platform.python_version()}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                info["memory_gib"] = round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    try:
+        info["load_average_at_start"] = list(os.getloadavg())
+    except OSError:
+        pass
+    return info
+
+
+def versions() -> dict:
+    """Versions of python and the packages the benchmarks use (None when not installed)."""
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for name in ("torch", "torchvision", "numpy", "scipy", "pandas", "pyarrow", "dask",
+                 "distributed", "lightning", "nnlife"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def part_main(run_fn, argv=None) -> int:
+    """The command line of every benchmark script: ``--mode`` and ``--json PATH``."""
+    parser = argparse.ArgumentParser(description=run_fn.__doc__)
+    parser.add_argument("--mode", choices=MODES, default="quick")
+    parser.add_argument("--json", default=None, help="write the result here (default: stdout)")
+    args = parser.parse_args(argv)
+    result = run_fn(args.mode)
+    text = json.dumps(result, indent=1, default=_jsonable)
+    if args.json:
+        Path(args.json).write_text(text)
+    else:
+        print(text)
+    return 0
+
+
+def _jsonable(x):
+    if hasattr(x, "item"):
+        return x.item()
+    if isinstance(x, Path):
+        return str(x)
+    raise TypeError(f"not JSON-serialisable: {type(x).__name__}")
+
+
+def fmt(x, digits: int = 3) -> str:
+    """A figure for the report: None -> 'n/a', floats to ``digits`` significant digits."""
+    if x is None:
+        return "n/a"
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, int):
+        return f"{x:,}"
+    if isinstance(x, float):
+        if x != x:
+            return "nan"
+        if abs(x) >= 10 ** digits:
+            return f"{x:,.0f}"
+        return f"{x:.{digits}g}"
+    return str(x)
+
+
+def md_table(header: list[str], rows: list[list]) -> str:
+    """A Markdown table (cells formatted with ``fmt``)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(c if isinstance(c, str) else fmt(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# --- the entry point ----------------------------------------------------------------------------
+def _target_met(value, target):
+    if value is None or target is None:
+        return None
+    op, bound, _ = target
+    return value >= bound if op == ">=" else value <= bound
+
+
+def _run_part(part: str, mode: str, env: dict) -> tuple[dict | None, dict]:
+    """Run one script in its own process; returns (its JSON or None, how it was run)."""
+    with tempfile.TemporaryDirectory(prefix=f"nnlife-bench-{part}-") as tmp:
+        out = Path(tmp) / "result.json"
+        cmd = [sys.executable, str(BENCH / f"{part}.py"), "--mode", mode, "--json", str(out)]
+        shown = f"python bench/{part}.py --mode {mode} --json <tmp>"
+        log(f"--- {part}: {shown}")
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=ROOT, env=env)
+        wall = time.perf_counter() - t0
+        how = {"command": shown, "wall_s": round(wall, 1), "returncode": proc.returncode}
+        if proc.returncode != 0 or not out.exists():
+            log(f"--- {part} FAILED (exit {proc.returncode}) after {wall:.0f} s")
+            return None, how
+        log(f"--- {part} done in {wall:.0f} s")
+        return json.loads(out.read_text()), how
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="reports", help="folder for benchmarks.md and .json")
+    parser.add_argument("--quick", action="store_true", help="small sizes and 3 repeats: a first look")
+    parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # tests only
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
+                        help="run only these benchmarks")
+    args = parser.parse_args(argv)
+    mode = "smoke" if args.smoke else ("quick" if args.quick else "full")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    command = "python bench/run.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(BENCH), str(ROOT), env.get("PYTHONPATH")) if p)
+    started = _dt.datetime.now().astimezone()
+    t0 = time.perf_counter()
+    mach = machine()
+    results, runs = {}, {}
+    for part in args.parts:
+        results[part], runs[part] = _run_part(part, mode, env)
+    total = time.perf_counter() - t0
+
+    figures, sources = {}, {}
+    for key, (part, _) in KEYS.items():
+        res = results.get(part)
+        figures[key] = None if res is None else res["figures"].get(key)
+        sources[key] = part
+    extra = {}
+    for part in args.parts:
+        extra.update((results.get(part) or {}).get("extra_figures") or {})
+    gpu = (results.get("train_throughput") or {}).get("gpu")
+    doc = {
+        "figures": figures,
+        **figures,   # the figures also at the top level, as issue 7 names them
+        "targets": {k: ({"op": t[0], "value": t[1], "unit": t[2], "met": _target_met(figures[k], t)}
+                        if t else None) for k, (_, t) in KEYS.items()},
+        "extra_figures": extra,
+        "mode": mode,
+        "command": command,
+        "date": started.isoformat(timespec="seconds"),
+        "total_wall_s": round(total, 1),
+        "machine": mach,
+        "versions": versions(),
+        "gpu": gpu,
+        "runs": runs,
+        "parts": {p: (r or {}).get("details") for p, r in results.items()},
+    }
+    (out / "benchmarks.json").write_text(json.dumps(doc, indent=1, default=_jsonable) + "\n")
+    (out / "benchmarks.md").write_text(_markdown(doc, results))
+    log(f"wrote {out / 'benchmarks.md'} and {out / 'benchmarks.json'} ({total:.0f} s in all)")
+    failed = [p for p in args.parts if results[p] is None]
+    if failed:
+        log(f"failed: {', '.join(failed)} (their figures are null)")
+    return 1 if failed else 0
+
+
+def _markdown(doc: dict, results: dict) -> str:
+    m, v = doc["machine"], doc["versions"]
+    mode_note = {
+        "full": "full mode",
+        "quick": "**quick mode**: reduced sizes and repeats, for a first look; the figures are "
+                 "not the ones to compare with the targets",
+        "smoke": "**smoke mode** (tiny inputs, for the test suite): the figures mean nothing",
+    }[doc["mode"]]
+    lines = [
+        "# nnlife benchmarks",
+        "",
+        f"Measured {doc['date']} with `{doc['command']}` ({mode_note}); "
+        f"{doc['total_wall_s']:.0f} s in all.",
+        "`make bench` runs the full mode; `make bench-quick` the quick one. Each part is a script in "
+        "`bench/` (see `bench/README.md`), run in its own process; the exact command of each part "
+        "is given in its section. Every figure is the median of interleaved repeats "
+        "(`for r in repeats: for contender in contenders`), and every ratio is formed from "
+        "medians of the same run.",
+        "",
+        "## Machine",
+        "",
+        md_table(["", ""], [
+            ["CPU", m.get("cpu")], ["cores", m.get("cores")],
+            ["memory", f"{m.get('memory_gib')} GiB"], ["OS", m.get("os")],
+            ["load average at start (1, 5, 15 min)",
+             ", ".join(f"{x:.2f}" for x in m.get("load_average_at_start", []))],
+            ["GPU", _gpu_line(doc.get("gpu"))],
+        ]),
+        "",
+        "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
+        "",
+        "The machine is shared: other jobs (test suites of other work in progress) may have run "
+        "at the same time, which slows the contenders alike (they are interleaved) but can depress "
+        "the 2-worker scaling figure, which needs both cores. The load average at the start is "
+        "above; each part reports the load average at its own start and end.",
+        "",
+        "## Summary",
+        "",
+    ]
+    rows = []
+    for key, (part, target) in KEYS.items():
+        val = doc["figures"][key]
+        tgt = doc["targets"][key]
+        if target is None:
+            t, met = "(none)", ""
+        else:
+            t = f"{target[0]} {fmt(target[1])} {target[2]}"
+            met = {True: "met", False: "**missed**", None: "n/a"}[tgt["met"]]
+        rows.append([f"`{key}`", val, t, met, part])
+    lines += [md_table(["figure", "value", "target", "", "measured by"], rows), ""]
+    for part in PARTS:
+        if part not in results:
+            continue
+        res = results[part]
+        run = doc["runs"][part]
+        if res is None:
+            lines += [f"## {part}", "", f"FAILED (exit {run['returncode']}): `{run['command']}`; "
+                      "its figures are null. Run the command to see the error.", ""]
+            continue
+        lines += [res["markdown"].rstrip(), "", f"Command: `{run['command']}` ({run['wall_s']:.0f} s).", ""]
+    lines += ["## 5. GPU", ""]
+    gpu = doc.get("gpu")
+    if gpu is None:
+        lines += ["Not measured (the training benchmark did not run).", ""]
+    else:
+        lines += [gpu.get("markdown", "").rstrip(), ""]
+        scaling = (results.get("scaling") or {}).get("details") or {}
+        if gpu.get("available") and scaling.get("gpu"):
+            lines += [md_table(["workers on one GPU", "lifespans per GPU-hour"],
+                               [[k, v] for k, v in scaling["gpu"].items()]), ""]
+    return "\n".join(lines) + "\n"
+
+
+def _gpu_line(gpu) -> str:
+    if not gpu:
+        return "none measured"
+    return gpu.get("summary") or "none measured"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

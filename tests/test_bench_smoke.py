@@ -1,0 +1,84 @@
+"""Smoke test of the benchmarks (bench/): every script runs on tiny inputs and writes every key.
+
+``python bench/run.py --smoke`` runs the three benchmark scripts in their smallest mode (a few
+hundred real Fashion-MNIST images, one repeat, 30 synthetic tables, in-process Dask clusters).
+Nothing here is timed: the figures of a smoke run mean nothing; the test checks that the scripts
+work end to end and that benchmarks.json and benchmarks.md hold what issue 7 asks for.
+"""
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN = ROOT / "bench" / "run.py"
+
+
+def _bench_run_module():
+    spec = importlib.util.spec_from_file_location("nnlife_bench_run", RUN)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    proc = subprocess.run([sys.executable, str(RUN), "--smoke", "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=540)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return out, json.loads((out / "benchmarks.json").read_text()), (out / "benchmarks.md").read_text()
+
+
+def _lightning_installed() -> bool:
+    return importlib.util.find_spec("lightning") is not None
+
+
+def test_every_issue_key_is_a_number(smoke):
+    _, doc, _ = smoke
+    keys = _bench_run_module().KEYS
+    assert set(keys) == {"ratio_vs_dataloader", "ratio_vs_lightning", "peak_fraction_small",
+                         "peak_fraction_paper", "eval_overhead_points", "scaling_2_workers",
+                         "catalog_6000_s", "catalog_6000_cached_s", "fits_6000_s"}
+    for key in keys:
+        assert key in doc and key in doc["figures"], key
+        value = doc[key]
+        if key == "ratio_vs_lightning" and not _lightning_installed():
+            assert value is None   # Lightning is an optional bench dependency
+            continue
+        assert isinstance(value, (int, float)) and math.isfinite(value), (key, value)
+    assert doc["ratio_vs_dataloader"] > 0 and doc["fits_6000_s"] > 0
+    assert 0 < doc["peak_fraction_small"] and 0 < doc["peak_fraction_paper"]
+
+
+def test_provenance_and_targets(smoke):
+    _, doc, _ = smoke
+    assert doc["mode"] == "smoke"
+    assert "--smoke" in doc["command"]
+    assert doc["machine"]["cores"] >= 1 and doc["machine"]["cpu"]
+    for package in ("python", "torch", "numpy", "scipy", "pandas", "dask", "nnlife"):
+        assert doc["versions"][package], package
+    assert doc["targets"]["ratio_vs_dataloader"]["value"] == 1.4
+    assert doc["targets"]["catalog_6000_cached_s"]["op"] == "<="
+    assert set(doc["runs"]) == {"train_throughput", "scaling", "analysis_scale"}
+    assert all(r["returncode"] == 0 for r in doc["runs"].values())
+    # the parts' details: the two networks, both worker counts, the synthetic tables
+    assert set(doc["parts"]["train_throughput"]["networks"]) == {"small", "paper"}
+    assert {"1 worker", "2 workers"} <= set(doc["parts"]["scaling"]["medians"])
+    assert doc["parts"]["analysis_scale"]["catalog_rows"] == doc["parts"]["analysis_scale"]["tables"]
+
+
+def test_markdown_report(smoke):
+    _, doc, md = smoke
+    for key in _bench_run_module().KEYS:
+        assert f"`{key}`" in md, key
+    for section in ("## Machine", "## 1. Training throughput", "## 3. Scale-out",
+                    "## 4. Analysis at dataset scale", "## 2. Cost of half-epoch recording", "## 5. GPU"):
+        assert section in md, section
+    assert "python bench/train_throughput.py --mode smoke" in md   # the command of each part
+    if not doc["gpu"]["available"]:
+        assert "No GPU was measured" in md
