@@ -330,6 +330,28 @@ def _markdown(doc: dict, results: dict) -> str:
             met = {True: "met", False: "**missed**", None: "n/a"}[tgt["met"]]
         rows.append([f"`{key}`", val, t, met, part])
     lines += [md_table(["figure", "value", "target", "", "measured by"], rows), ""]
+    ex = doc.get("extra_figures") or {}
+    notes = []
+    if ex.get("ratio_vs_dataloader_paper") is not None:
+        notes.append(f"the paper network: {fmt(ex['ratio_vs_dataloader_paper'])}x the DataLoader loop, "
+                     f"{fmt(ex.get('ratio_vs_lightning_paper'))}x Lightning (the ratios above are "
+                     "the small network's)")
+    if ex.get("cpu_time_peak_fraction_small") is not None:
+        notes.append(f"from CPU time instead of wall time: {fmt(ex['cpu_time_ratio_vs_dataloader_small'])}x "
+                     f"and {fmt(ex.get('cpu_time_ratio_vs_lightning_small'))}x, peak fraction "
+                     f"{fmt(ex['cpu_time_peak_fraction_small'])} (small network)")
+    if ex.get("steps_only_peak_fraction_small") is not None:
+        notes.append("the bare SGD steps of the small network (no recording) reach a peak fraction "
+                     f"of {fmt(ex['steps_only_peak_fraction_small'])}: the eager-PyTorch ceiling")
+    if ex.get("scaling_2_workers_vs_workers_1") is not None:
+        notes.append(f"2 workers against `generate_batch(workers=1)` (2 torch threads): "
+                     f"{fmt(ex['scaling_2_workers_vs_workers_1'])}x; training time alone: "
+                     f"{fmt(ex.get('scaling_2_workers_training_only'))}x")
+    if ex.get("fits_processes_s") is not None:
+        notes.append(f"fits on Dask processes (2 cores): {fmt(ex['fits_processes_s'])} s; "
+                     f"`pd.read_csv` over the tables: {fmt(ex.get('read_csv_s'))} s")
+    if notes:
+        lines += ["Beside them (in `extra_figures`): " + "; ".join(notes) + ".", ""]
     for part in PARTS:
         if part not in results:
             continue

@@ -15,6 +15,11 @@ each recording train loss/accuracy and validation loss/accuracy every half epoch
   enable_checkpointing=False, enable_progress_bar=False, accelerator="cpu")`` over the same
   DataLoaders (optional: needs ``pip install lightning``; the ``bench`` extra).
 
+A reference, ``steps_only``, runs the SGD steps alone on nnlife's in-memory tensors (no
+recording, no evaluation): the floor of any eager-PyTorch loop for that network and batch size.
+Each run records wall time (the figures) and this process's CPU time (less sensitive to other
+jobs on a shared machine; reported beside them).
+
 Every contender runs with ``torch.set_num_threads(THREADS)`` (1: what each Dask worker of a
 batch uses, one per core). The timer covers building the model through the last record; building
 the datasets (torchvision's or nnlife's) happens once, before, and is not timed.
@@ -51,12 +56,16 @@ THREADS = 1          # torch threads of every contender (and of the matmul peak)
 MODES = {
     # train/val images, epochs, repeats, matmul side; quick ~2 min; smoke: seconds, for the test
     "full": dict(train_size=5000, val_size=1000, epochs=2, repeats=5, matmul_n=2048, workers2=True,
-                 warmup=True),
+                 warmup=True, eval_pairs=25),
     "quick": dict(train_size=1500, val_size=500, epochs=1, repeats=3, matmul_n=1024, workers2=False,
-                  warmup=True),
+                  warmup=True, eval_pairs=10),
     "smoke": dict(train_size=400, val_size=50, epochs=1, repeats=1, matmul_n=128, workers2=False,
-                  warmup=False),
+                  warmup=False, eval_pairs=0),
 }
+# Evaluation is a tenth of a short run, so its cost (a difference of two run times) needs more
+# pairs than the throughput figures: networks whose run takes under EVAL_PAIRS_MAX_S get
+# ``eval_pairs`` back-to-back (eval 0.5, eval 1.0) pairs in all.
+EVAL_PAIRS_MAX_S = 3.0
 N_CANDIDATES = 101   # the benchmark network of a space: median FLOPs among sample(space, seed=0..100)
 FASHION_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                  "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -345,6 +354,12 @@ def bench_network(space: str, cfg: dict, root: Path, tmp: Path, device: str = "c
         f"{net.flops_per_image:,} FLOPs/image")
     runs = interleave(contenders, cfg["repeats"], label=space, warmup=cfg["warmup"])
     med = {name: medians(r) for name, r in runs.items()}
+    pairs = {"nnlife": list(runs["nnlife"]), "nnlife_eval1": list(runs["nnlife_eval1"])}
+    extra_pairs = cfg["eval_pairs"] - cfg["repeats"]
+    if extra_pairs > 0 and med["nnlife"]["seconds"] < EVAL_PAIRS_MAX_S:
+        more = interleave({k: contenders[k] for k in pairs}, extra_pairs, label=f"{space} eval pairs")
+        for k in pairs:
+            pairs[k] += more[k]
 
     n_train = len(data.train_y) * train.epochs
     n_evals = train.n_records
@@ -355,10 +370,15 @@ def bench_network(space: str, cfg: dict, root: Path, tmp: Path, device: str = "c
     ips = {name: n_train / t[name] for name in t if name != "matmul"}
     peak = med["matmul"]["flops_per_s"]
     achieved = flops / t["nnlife"]
-    t_noeval = 2 * t["nnlife_eval1"] - t["nnlife"]
+    # E evaluations cost t_0.5 - t_1.0: the median of the per-repeat differences (each pair ran
+    # back to back, so slow drifts of a shared machine cancel), not the difference of medians
+    def eval_cost(key):
+        return median([a[key] - b[key] for a, b in zip(pairs["nnlife"], pairs["nnlife_eval1"])])
+
+    t_noeval = t["nnlife"] - 2 * eval_cost("seconds")
     steps_flops = 3 * F * n_train
     c = {name: m["cpu_seconds"] for name, m in med.items()}
-    c_noeval = 2 * c["nnlife_eval1"] - c["nnlife"]
+    c_noeval = c["nnlife"] - 2 * eval_cost("cpu_seconds")
     cpu = {   # the same figures from CPU time (dataloader_2w left out: its workers' CPU is not counted)
         "median_cpu_seconds": c,
         "ratio_vs_dataloader": c["dataloader"] / c["nnlife"],
@@ -380,7 +400,7 @@ def bench_network(space: str, cfg: dict, root: Path, tmp: Path, device: str = "c
         "ratio_vs_lightning": t["lightning"] / t["nnlife"] if "lightning" in t else None,
         "matmul_n": cfg["matmul_n"], "matmul_flops_per_s": peak,
         "achieved_flops_per_s": achieved, "peak_fraction": achieved / peak,
-        "seconds_without_eval": t_noeval,
+        "seconds_without_eval": t_noeval, "eval_pairs": len(pairs["nnlife"]),
         "eval_overhead_points": 100.0 * (t["nnlife"] - t_noeval) / t["nnlife"],
         "eval_flop_share_points": 100.0 * F * n_val / flops,
         "cpu_time": cpu,
@@ -566,14 +586,17 @@ def markdown(cfg, nets, figures, prof, gpu, load) -> str:
         "",
         "`train_lifespan` with evaluation every 0.5 epoch (2E evaluations in E epochs) against "
         "every 1.0 epoch (E evaluations), the least evaluation a `TrainSpec` allows; same runs as "
-        "above. One evaluation costs (t_0.5 - t_1.0) / E, so training without evaluation would "
-        "take t_0 = 2 t_1.0 - t_0.5, and `eval_overhead_points` = 100 (t_0.5 - t_0) / t_0.5 "
+        "above. E evaluations cost d = t_0.5 - t_1.0 (the median of the per-repeat differences: "
+        "the two ran back to back in every repeat; a short run gets extra pairs, see 'pairs'), so "
+        "training without evaluation would take "
+        "t_0 = t_0.5 - 2d, and `eval_overhead_points` = 100 (t_0.5 - t_0) / t_0.5 "
         "(small network), next to the share of the FLOPs that the evaluations take "
         "(F x validation images x 2E over the total).",
         "",
-        md_table(["network", "eval images x evaluations", "t_0.5 (s)", "t_1.0 (s)", "t_0 (s)",
+        md_table(["network", "eval images x evaluations", "pairs", "t_0.5 (s)", "t_1.0 (s)", "t_0 (s)",
                   "eval share of time (points)", "eval share of FLOPs (%)"],
-                 [[space, f"{r['val_images']:,} x {r['evaluations']}", r["median_seconds"]["nnlife"],
+                 [[space, f"{r['val_images']:,} x {r['evaluations']}", r["eval_pairs"],
+                   r["median_seconds"]["nnlife"],
                    r["median_seconds"]["nnlife_eval1"], r["seconds_without_eval"],
                    r["eval_overhead_points"], r["eval_flop_share_points"]] for space, r in nets.items()]),
         "",
