@@ -7,7 +7,7 @@ STAMP := $(VENV)/.nnlife-installed
 DEMO_BATCH ?= data/batches/demo-fashionmnist-small-seed0
 DATA ?= $(DEMO_BATCH)
 REPORTS ?= reports
-SAMPLES := ../shared/fixtures/original-format
+SAMPLES := tests/fixtures/original-format
 
 .PHONY: demo test report report-samples bench bench-quick venv data browser clean-venv
 
@@ -39,7 +39,7 @@ demo: venv data
 	$(VENV)/bin/nnlife report $(DEMO_BATCH) --out $(REPORTS)
 	@echo "demo: batch in $(DEMO_BATCH), HTML reports in $(REPORTS)/"
 
-# make report DATA="data/batches/x ../shared/fixtures/original-format"
+# make report DATA="data/batches/x tests/fixtures/original-format"
 report: venv
 	$(VENV)/bin/nnlife report $(DATA) --out $(REPORTS)
 

@@ -16,7 +16,7 @@ chance to a dataset-dependent ceiling along a saturating exponential, a power la
 (sigmoid) rise or a rise-then-decline (overfitting), with measurement noise and the quantisation
 of an accuracy over 10,000 images; about 5 % never learn (chance level, flat loss) and about 2 %
 diverge (a nan/inf tail from a random epoch on). The training loss has the published zig-zag in
-about half the tables (lower at x.5 than at the next x.0; ../shared/fixtures/README.md).
+about half the tables (lower at x.5 than at the next x.0; tests/fixtures/README.md).
 """
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""Shared test paths. Real data: ../shared/fixtures (relative to the project root)."""
+"""Shared test paths. Real data: tests/fixtures (vendored; sources and licences in its README)."""
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+FIXTURES = ROOT / "tests" / "fixtures"
 SAMPLES = sorted((FIXTURES / "original-format").glob("*.txt"))
 
 

@@ -1,6 +1,6 @@
 """The catalog: many tables (both layouts) as one DataFrame, its Parquet cache, broken tables.
 
-Real data: the three published sample tables (../shared/fixtures/original-format, read-only).
+Real data: the three published sample tables (tests/fixtures/original-format).
 Fresh batches are written here with nnlife's own writer: specs drawn from nnlife's search space,
 curves from nnlife.curves.synthetic_curves (no training needed to test the reading side).
 """
@@ -94,20 +94,56 @@ def test_published_samples(sample_paths):
     assert cat.broken == ()
 
 
+def _read_only_copy(src: Path, dst: Path) -> Path:
+    """A copy of the tables in ``src`` in a folder without write bits (files 0444, folder 0555).
+
+    How nnlife decides "read-only" (nnlife.catalog._writable, seen through cache_dir): a folder
+    whose mode has no write bit for anyone is read-only, even for root. Root ignores mode bits
+    (os.access says root may write anywhere, and it really can), so the mode bits are the only
+    sign a root process gets; a read-only mount (os.access fails with EROFS) or a folder owned by
+    another user counts too, through os.access. The tests make their own folder, so the outcome
+    never depends on whether the checkout or a fixture folder happens to be writable.
+    """
+    dst.mkdir()
+    for p in sorted(src.glob("*.txt")):
+        shutil.copy2(p, dst / p.name)
+        (dst / p.name).chmod(0o444)
+    dst.chmod(0o555)
+    return dst
+
+
 def test_read_only_folder_is_never_written(tmp_path):
-    before = sorted(os.listdir(ORIGINAL))
-    load_catalog(ORIGINAL)
-    assert sorted(os.listdir(ORIGINAL)) == before  # root may write there; nnlife must not
-    where = cache_dir(ORIGINAL)
-    assert str(where).startswith(str(tmp_path / "user-cache"))
-    assert (where / "table.parquet").exists() and (where / "manifest.json").exists()
-    # the same holds for any folder without write bits
-    ro = tmp_path / "ro"
-    write_batch(ro, n=3)
-    ro.chmod(0o555)
+    ro = _read_only_copy(ORIGINAL, tmp_path / "ro-samples")
     try:
+        before = sorted(os.listdir(ro))
         assert len(load_catalog(ro)) == 3
+        assert sorted(os.listdir(ro)) == before  # root could write there; nnlife must not
         assert not (ro / CACHE_DIRNAME).exists()
+        where = cache_dir(ro)
+        assert where.is_relative_to(tmp_path / "user-cache")
+        assert (where / "table.parquet").exists() and (where / "manifest.json").exists()
+        assert len(load_catalog(ro)) == 3 and sorted(os.listdir(ro)) == before  # from the cache
+    finally:
+        ro.chmod(0o755)
+    # the same folder with a write bit again: the cache goes beside the tables
+    assert cache_dir(ro) == ro / CACHE_DIRNAME
+    load_catalog(ro)
+    assert (ro / CACHE_DIRNAME / "manifest.json").exists()
+
+
+def test_read_only_folder_without_a_writable_cache_still_catalogs(tmp_path, monkeypatch):
+    """No cache can be written anywhere (the cache root lies under a plain file: not even root
+    can make a folder there): the catalog is still built, uncached."""
+    ro = _read_only_copy(ORIGINAL, tmp_path / "ro-samples")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(catmod.CACHE_ENV, str(blocker / "cache"))
+    try:
+        with pytest.warns(UserWarning, match="cannot write the cache .*continuing without it"):
+            cat = load_catalog(ro)
+        assert len(cat) == 3 and cat.broken == ()
+        assert sorted(os.listdir(ro)) == sorted(p.name for p in ORIGINAL.glob("*.txt"))
+        assert blocker.read_text() == "not a folder"
     finally:
         ro.chmod(0o755)
 

@@ -2,7 +2,7 @@
 
 Real data: the full Fashion-MNIST from Debian's package dataset-fashion-mnist (installed by
 `bash scripts/get-data.sh`, which `make test` runs), the CIFAR-100 sample pickles and the PNG
-samples in ../shared/fixtures. SVHN .mat files are written here in the official layout.
+samples in tests/fixtures. SVHN .mat files are written here in the official layout.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import nnlife
 from nnlife import data, readers
 from nnlife.errors import ChecksumError, DatasetNotFoundError, ParameterError
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CIFAR_SAMPLE = FIXTURES / "cifar-100-python-sample"
 PNG = FIXTURES / "png-samples"
 DEBIAN_FMNIST = Path("/usr/share/datasets/fashion-mnist")
