@@ -61,6 +61,7 @@ class DataverseServer:
     checksum_type: str = "MD5"
     range_support: bool = True
     faults: dict = field(default_factory=dict)      # file id -> list of "drop" / "503"
+    redirect: bool = False       # answer datafile requests with 303 to /storage/{id}, as S3 stores do
     requests: list = field(default_factory=list)
 
     # --- JSON shaped as the native API answers ---------------------------------------------------
@@ -165,6 +166,10 @@ class DataverseServer:
                                                 f"{m.group(1)} of dataset 4242 not found"}, query)
                     return self._json(200, {"status": "OK", "data": server._version_json(label)}, query)
                 m = re.fullmatch(r"/api/access/datafile/(\d+)/?", url.path)
+                if m and server.redirect:   # like a store with direct download: a signed URL
+                    fmt = "?format=original" if query.get("format") == "original" else ""
+                    return self._send(303, b"", {"Location": f"/storage/{m.group(1)}{fmt}"}, query)
+                m = m or (re.fullmatch(r"/storage/(\d+)", url.path) if server.redirect else None)
                 f = server._file(int(m.group(1))) if m else None
                 if f is None:
                     return self._json(404, {"status": "ERROR", "message": "File not found"}, query)
@@ -219,4 +224,6 @@ class DataverseServer:
         return f"http://{host}:{port}"
 
     def file_requests(self) -> list:
-        return [r for r in self.requests if r.path.startswith("/api/access/datafile/")]
+        """The requests that transferred (or tried to transfer) a file's bytes."""
+        return [r for r in self.requests if r.path.startswith(("/api/access/datafile/", "/storage/"))
+                and r.status != 303]

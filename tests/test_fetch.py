@@ -107,6 +107,19 @@ def test_a_connection_dropped_mid_file_resumes_and_verifies(tmp_path, deposit, s
     assert result.transferred_bytes == sum(r.sent for r in server.file_requests())
 
 
+def test_redirects_to_storage_are_followed_and_resumed_through(tmp_path, deposit, serve):
+    files, expected = deposit
+    server = serve(files, redirect=True, faults={5: ["drop"]})
+    fetch(server, tmp_path / "out")
+    assert_all_tables(tmp_path / "out", expected)
+    tar = [r for r in server.requests if r.path.endswith("/5")]
+    assert [(r.path, r.status) for r in tar] == [("/api/access/datafile/5", 303), ("/storage/5", 200),
+                                                 ("/api/access/datafile/5", 303), ("/storage/5", 206)]
+    assert tar[3].range == f"bytes={tar[1].sent}-"
+    ingested = [r for r in server.requests if r.path == "/storage/2"]
+    assert ingested[0].query == {"format": "original"}
+
+
 def test_a_503_then_success_is_retried(tmp_path, deposit, serve):
     files, expected = deposit
     server = serve(files, faults={4: ["503", "503"]})
