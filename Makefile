@@ -9,7 +9,7 @@ DATA ?= $(DEMO_BATCH)
 REPORTS ?= reports
 SAMPLES := tests/fixtures/original-format
 
-.PHONY: demo test report report-samples bench bench-quick venv data browser clean-venv
+.PHONY: demo test report report-samples bench bench-quick venv data browser slurm clean-venv
 
 # --- set-up: create or update .venv, install nnlife with its test extra, register the kernel ------
 venv: $(STAMP)
@@ -28,8 +28,13 @@ data: venv
 browser:
 	bash scripts/install-browser.sh
 
+# --- a one-node Slurm for tests/test_engine_slurm.py (as root; stop it: bash scripts/stop-slurm.sh) --
+# Not fatal here: without it the Slurm tests fail with start-slurm.sh's message, the rest still run.
+slurm:
+	bash scripts/start-slurm.sh >/dev/null || echo "make: scripts/start-slurm.sh failed; tests/test_engine_slurm.py will fail"
+
 # --- the two commands -----------------------------------------------------------------------------
-test: venv data browser
+test: venv data browser slurm
 	$(PY) -m pytest
 
 demo: venv data
