@@ -4,6 +4,7 @@ The three real published tables (CIFAR-100) are served as they are; FashionMNIST
 are written here with nnlife.table's writer in the published 28-column layout, from networks
 sampled for those datasets (10-class output layer, the right input size) and a real curve.
 """
+
 from __future__ import annotations
 
 import io
@@ -50,7 +51,7 @@ def zip_with_symlink(name: str, target: str) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         info = zipfile.ZipInfo(name)
-        info.external_attr = (0o120777 << 16)
+        info.external_attr = 0o120777 << 16
         zf.writestr(info, target)
     return buf.getvalue()
 
@@ -72,21 +73,35 @@ def standard_deposit(sample_paths):
     sv = dict(written_table("SVHN", 100 + i, template) for i in range(6))
     names = sorted(samples)
     fm_names, sv_names = sorted(fm), sorted(sv)
-    inner_zip = zip_bytes({f"more/{n}": fm[n] for n in fm_names[4:]} | {f"more/{sv_names[5]}": sv[sv_names[5]]})
+    inner_zip = zip_bytes(
+        {f"more/{n}": fm[n] for n in fm_names[4:]} | {f"more/{sv_names[5]}": sv[sv_names[5]]}
+    )
     files = [
         ServedFile(1, "README.md", b"# Test deposit\nTables of random CNNs.\n"),
         ServedFile(2, "summary.csv", b"id,dataset\n1,CIFAR100\n", ingested=True),
         ServedFile(3, names[0], samples[names[0]], directory="CIFAR100/loose"),
-        ServedFile(4, "cifar100-models.zip",
-                   zip_bytes({f"data-CIFAR100/models/{n}": samples[n] for n in names[1:]})),
-        ServedFile(5, "FashionMNIST.tar",
-                   tar_bytes({f"FashionMNIST/tables/{n}": fm[n] for n in fm_names[:4]}
-                             | {"FashionMNIST/extra.zip": inner_zip})),
-        ServedFile(6, "SVHN.tar.gz", tar_bytes({f"SVHN/{n}": sv[n] for n in sv_names[:3]}
-                                               | {"SVHN/notes/README.md": b"SVHN notes\n"}, "gz"),
-                   directory="archives"),
-        ServedFile(7, "SVHN-more.tgz", tar_bytes({n: sv[n] for n in sv_names[3:5]}, "gz"),
-                   directory="archives/part2"),
+        ServedFile(
+            4, "cifar100-models.zip", zip_bytes({f"data-CIFAR100/models/{n}": samples[n] for n in names[1:]})
+        ),
+        ServedFile(
+            5,
+            "FashionMNIST.tar",
+            tar_bytes(
+                {f"FashionMNIST/tables/{n}": fm[n] for n in fm_names[:4]}
+                | {"FashionMNIST/extra.zip": inner_zip}
+            ),
+        ),
+        ServedFile(
+            6,
+            "SVHN.tar.gz",
+            tar_bytes(
+                {f"SVHN/{n}": sv[n] for n in sv_names[:3]} | {"SVHN/notes/README.md": b"SVHN notes\n"}, "gz"
+            ),
+            directory="archives",
+        ),
+        ServedFile(
+            7, "SVHN-more.tgz", tar_bytes({n: sv[n] for n in sv_names[3:5]}, "gz"), directory="archives/part2"
+        ),
     ]
     expected = {"CIFAR100": samples, "FashionMNIST": fm, "SVHN": sv}
     return files, expected

@@ -1,12 +1,13 @@
 """nnlife.fetch against a local Dataverse-like server (tests/dataverse_server.py), no internet."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
-
 from dataverse_server import DataverseServer, ServedFile
 from deposit import standard_deposit, tar_bytes, zip_bytes, zip_with_symlink
+
 from nnlife.fetch import ArchiveError, DownloadChecksumError, FetchError, fetch_published
 
 DOI = "doi:10.7910/DVN/TESTXX"
@@ -64,8 +65,10 @@ def test_clean_fetch_equals_the_served_tables_byte_for_byte(tmp_path, deposit, s
     assert sorted(manifest["other"]) == sorted(result.other) and len(result.other) == 3
     by_path = {e["path"]: e for e in manifest["files"]}
     assert by_path["CIFAR100/loose/2021_02_15_13_55_26_539263.txt"]["checksum_type"] == checksum_type
-    assert all(len(e["checksum"]) == {"MD5": 32, "SHA-1": 40, "SHA-256": 64, "SHA-512": 128}[checksum_type]
-               for e in manifest["files"])
+    assert all(
+        len(e["checksum"]) == {"MD5": 32, "SHA-1": 40, "SHA-256": 64, "SHA-512": 128}[checksum_type]
+        for e in manifest["files"]
+    )
     assert by_path["summary.csv"]["url"].endswith("?format=original")
     # nothing written outside OUT, no temporary or staging leftovers
     assert list(tmp_path.iterdir()) == [out]
@@ -99,10 +102,13 @@ def test_a_connection_dropped_mid_file_resumes_and_verifies(tmp_path, deposit, s
     assert_all_tables(out, expected)
     tar_requests = [r for r in server.file_requests() if r.path.endswith("/5")]
     assert len(tar_requests) == 2 and tar_requests[0].sent == len(files[4].content) // 2
-    if range_support:   # the second request continues where the first stopped
+    if range_support:  # the second request continues where the first stopped
         assert tar_requests[1].range == f"bytes={tar_requests[0].sent}-"
-        assert (tar_requests[1].status, tar_requests[1].sent) == (206, len(files[4].content) - tar_requests[0].sent)
-    else:               # a server without Range support sends everything again, and it still completes
+        assert (tar_requests[1].status, tar_requests[1].sent) == (
+            206,
+            len(files[4].content) - tar_requests[0].sent,
+        )
+    else:  # a server without Range support sends everything again, and it still completes
         assert (tar_requests[1].status, tar_requests[1].sent) == (200, len(files[4].content))
     assert result.transferred_bytes == sum(r.sent for r in server.file_requests())
 
@@ -113,8 +119,12 @@ def test_redirects_to_storage_are_followed_and_resumed_through(tmp_path, deposit
     fetch(server, tmp_path / "out")
     assert_all_tables(tmp_path / "out", expected)
     tar = [r for r in server.requests if r.path.endswith("/5")]
-    assert [(r.path, r.status) for r in tar] == [("/api/access/datafile/5", 303), ("/storage/5", 200),
-                                                 ("/api/access/datafile/5", 303), ("/storage/5", 206)]
+    assert [(r.path, r.status) for r in tar] == [
+        ("/api/access/datafile/5", 303),
+        ("/storage/5", 200),
+        ("/api/access/datafile/5", 303),
+        ("/storage/5", 206),
+    ]
     assert tar[3].range == f"bytes={tar[1].sent}-"
     ingested = [r for r in server.requests if r.path == "/storage/2"]
     assert ingested[0].query == {"format": "original"}
@@ -168,7 +178,7 @@ def test_a_truncated_archive_is_refused(tmp_path, deposit, serve, kind):
     files, expected = deposit
     members = {f"t/{n}": b for n, b in expected["SVHN"].items()}
     whole = {"zip": zip_bytes, "tar.gz": lambda m: tar_bytes(m, "gz"), "tar": tar_bytes}[kind](members)
-    cut = whole[: len(whole) // 2] if kind != "tar" else whole[:512 * 9]   # tar: at a block boundary
+    cut = whole[: len(whole) // 2] if kind != "tar" else whole[: 512 * 9]  # tar: at a block boundary
     server = serve(_with_archive(files, f"cut.{kind}", cut))
     out = tmp_path / "out"
     with pytest.raises(ArchiveError, match=r"cut\..*truncated"):
@@ -191,8 +201,11 @@ def test_an_archive_with_dotdot_members_is_refused(tmp_path, deposit, serve, kin
 @pytest.mark.parametrize("kind", ["zip", "tar"])
 def test_an_archive_with_a_symlink_member_is_refused(tmp_path, deposit, serve, kind):
     files, _ = deposit
-    content = (zip_with_symlink("escaped-link", "../../../../etc/passwd") if kind == "zip"
-               else tar_bytes({"ok.txt": b"x\n", "escaped-link": None}))
+    content = (
+        zip_with_symlink("escaped-link", "../../../../etc/passwd")
+        if kind == "zip"
+        else tar_bytes({"ok.txt": b"x\n", "escaped-link": None})
+    )
     server = serve(_with_archive(files, f"links.{kind}", content))
     out = tmp_path / "out"
     with pytest.raises(ArchiveError, match=r"links\..*'escaped-link' is a symbolic link"):
@@ -215,7 +228,8 @@ def test_dry_run_lists_the_files_and_downloads_nothing(tmp_path, deposit, serve)
     out = tmp_path / "out"
     result = fetch(server, out, dry_run=True)
     assert [(p.file.path, p.file.size, p.state) for p in result.planned] == [
-        (f"{f.directory}/{f.name}" if f.directory else f.name, len(f.content), "missing") for f in files]
+        (f"{f.directory}/{f.name}" if f.directory else f.name, len(f.content), "missing") for f in files
+    ]
     assert server.file_requests() == [] and not out.exists()
     fetch(server, out)
     assert {p.state for p in fetch(server, out, dry_run=True).planned} == {"present"}

@@ -1,4 +1,5 @@
 """nnlife.fetch.archives: safe extraction, member by member."""
+
 from __future__ import annotations
 
 import gzip
@@ -6,8 +7,8 @@ import io
 import tarfile
 
 import pytest
-
 from deposit import tar_bytes, zip_bytes
+
 from nnlife.fetch.archives import ArchiveError, Limits, archive_suffix, extract, stem
 
 
@@ -21,8 +22,12 @@ def test_nested_archives_are_extracted_into_folders_named_after_them(tmp_path):
     inner = zip_bytes({"b/c.txt": b"c\n", "b/inner.tgz": inner_tgz, "b/one.txt.gz": gzip.compress(b"one\n")})
     outer = write(tmp_path / "outer.tar", tar_bytes({"a/x.txt": b"x\n", "a/nested.zip": inner}))
     got = extract(outer, tmp_path / "t")
-    assert [p.as_posix() for p in got] == ["a/nested/b/c.txt", "a/nested/b/inner/deep/t.txt",
-                                           "a/nested/b/one.txt", "a/x.txt"]
+    assert [p.as_posix() for p in got] == [
+        "a/nested/b/c.txt",
+        "a/nested/b/inner/deep/t.txt",
+        "a/nested/b/one.txt",
+        "a/x.txt",
+    ]
     assert (tmp_path / "t/a/nested/b/inner/deep/t.txt").read_bytes() == b"deep\n"
     assert (tmp_path / "t/a/nested/b/one.txt").read_bytes() == b"one\n"
 
@@ -76,5 +81,10 @@ def test_a_member_that_understates_its_size_is_stopped_by_the_byte_count(tmp_pat
 
 def test_suffixes():
     assert [archive_suffix(n) for n in ("a.ZIP", "b.tar.gz", "c.tgz", "d.txt", "e.txt.gz")] == [
-        ".zip", ".tar.gz", ".tgz", None, ".gz"]
+        ".zip",
+        ".tar.gz",
+        ".tgz",
+        None,
+        ".gz",
+    ]
     assert stem("SVHN.tar.gz") == "SVHN" and stem("x.txt") == "x.txt"

@@ -1,11 +1,12 @@
 """`nnlife fetch published` on the command line, and the catalog of what it fetched."""
+
 from __future__ import annotations
 
 import pytest
-
-import nnlife
 from dataverse_server import DataverseServer, ServedFile
 from deposit import standard_deposit, zip_bytes
+
+import nnlife
 from nnlife.fetch.cli import main
 
 DOI = "doi:10.7910/DVN/TESTCLI"
@@ -38,8 +39,20 @@ def test_cli_dry_run_then_fetch(tmp_path, server, capsys):
 
 
 def test_cli_errors_are_one_line(tmp_path, server, capsys):
-    rc = main(["fetch", "published", "--out", str(tmp_path / "o"), "--server", server.url,
-               "--doi", "doi:10.7910/DVN/NOPE", "--retries", "0"])
+    rc = main(
+        [
+            "fetch",
+            "published",
+            "--out",
+            str(tmp_path / "o"),
+            "--server",
+            server.url,
+            "--doi",
+            "doi:10.7910/DVN/NOPE",
+            "--retries",
+            "0",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith("nnlife fetch: doi:10.7910/DVN/NOPE") and err.count("\n") == 1
 
@@ -50,7 +63,9 @@ def test_the_catalog_reads_a_fetch(tmp_path, server):
     cat = nnlife.catalog(out)
     assert len(cat) == 15 and not cat.attrs["broken"]
     assert cat.groupby("dataset").size().to_dict() == {"CIFAR100": 3, "FashionMNIST": 6, "SVHN": 6}
-    assert set(cat["id"]) == {p.stem for ds in server.expected.values() for p in map(__import__("pathlib").Path, ds)}
+    assert set(cat["id"]) == {
+        p.stem for ds in server.expected.values() for p in map(__import__("pathlib").Path, ds)
+    }
 
 
 def test_same_names_different_tables_keep_both_and_broken_tables_are_set_aside(tmp_path, sample_paths):
@@ -58,7 +73,7 @@ def test_same_names_different_tables_keep_both_and_broken_tables_are_set_aside(t
     name, data = next(iter(expected["SVHN"].items()))
     lines = data.decode().splitlines(keepends=True)
     other = "".join(lines[:2] + [lines[2].replace(lines[2].split(" ")[1], "1.25", 1)] + lines[3:]).encode()
-    cut = data[: len(b"".join(data.splitlines(True)[:5])) + 7]   # ends in the middle of line 6
+    cut = data[: len(b"".join(data.splitlines(True)[:5])) + 7]  # ends in the middle of line 6
     assert other != data
     extra = [ServedFile(50, "again.zip", zip_bytes({f"x/{name}": other, "x/cut.txt": cut}))]
     s = DataverseServer(DOI, {"1.0": files + extra}).start()

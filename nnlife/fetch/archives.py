@@ -10,6 +10,7 @@ at a block boundary is caught by its missing end-of-archive marker). Archives in
 are extracted in turn, into a folder named after them, up to a depth limit. On any refusal the
 target folder is removed: nothing of a refused archive stays behind.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -27,17 +28,25 @@ from .errors import ArchiveError
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 ARCHIVE_SUFFIXES = (".zip",) + TAR_SUFFIXES + (".gz",)
 CHUNK = 1 << 20
-_DECODE_ERRORS = (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError, gzip.BadGzipFile,
-                  OSError, ValueError, NotImplementedError)
+_DECODE_ERRORS = (
+    tarfile.TarError,
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    gzip.BadGzipFile,
+    OSError,
+    ValueError,
+    NotImplementedError,
+)
 
 
 @dataclass(frozen=True)
 class Limits:
     """Bounds on what extraction may write."""
 
-    max_bytes: int = 16 * 2**30     # total bytes written for one archive, nested ones included
-    max_members: int = 2_000_000    # files and folders in one archive, nested ones included
-    max_depth: int = 4              # archives inside archives
+    max_bytes: int = 16 * 2**30  # total bytes written for one archive, nested ones included
+    max_members: int = 2_000_000  # files and folders in one archive, nested ones included
+    max_depth: int = 4  # archives inside archives
 
 
 def archive_suffix(name: str) -> str | None:
@@ -60,11 +69,15 @@ def member_path(name: str, archive: str) -> PurePosixPath | None:
     text = name.replace("\\", "/")
     parts = [p for p in text.split("/") if p not in ("", ".")]
     if text.startswith("/") or (parts and len(parts[0]) == 2 and parts[0][1] == ":"):
-        raise ArchiveError(f"{archive}: member {name!r} has an absolute path; the archive is "
-                           "refused (nothing was extracted). Extract it by hand if you trust it")
+        raise ArchiveError(
+            f"{archive}: member {name!r} has an absolute path; the archive is "
+            "refused (nothing was extracted). Extract it by hand if you trust it"
+        )
     if ".." in parts:
-        raise ArchiveError(f"{archive}: member {name!r} points outside the folder it is extracted "
-                           "to ('..'); the archive is refused (nothing was extracted)")
+        raise ArchiveError(
+            f"{archive}: member {name!r} points outside the folder it is extracted "
+            "to ('..'); the archive is refused (nothing was extracted)"
+        )
     return PurePosixPath(*parts) if parts else None
 
 
@@ -75,15 +88,19 @@ class _Budget:
     def add_members(self, n: int, archive: str) -> None:
         self.members += n
         if self.members > self.limits.max_members:
-            raise ArchiveError(f"{archive}: more than {self.limits.max_members} members; refused as a "
-                               "possible archive bomb (raise max_members if the archive is genuine)")
+            raise ArchiveError(
+                f"{archive}: more than {self.limits.max_members} members; refused as a "
+                "possible archive bomb (raise max_members if the archive is genuine)"
+            )
 
     def add_bytes(self, n: int, archive: str) -> None:
         self.bytes += n
         if self.bytes > self.limits.max_bytes:
-            raise ArchiveError(f"{archive}: extracting it would write more than {self.limits.max_bytes} "
-                               "bytes; refused as a possible decompression bomb (raise the limit, "
-                               "max_extract_bytes, if the archive is genuine)")
+            raise ArchiveError(
+                f"{archive}: extracting it would write more than {self.limits.max_bytes} "
+                "bytes; refused as a possible decompression bomb (raise the limit, "
+                "max_extract_bytes, if the archive is genuine)"
+            )
 
 
 def _copy(src, dest: Path, budget: _Budget, archive: str, expected: int | None) -> None:
@@ -95,8 +112,10 @@ def _copy(src, dest: Path, budget: _Budget, archive: str, expected: int | None) 
             out.write(block)
             written += len(block)
     if expected is not None and written != expected:
-        raise ArchiveError(f"{archive}: member {dest.name} holds {written} of its {expected} bytes; "
-                           "the archive is truncated or corrupt (download it again)")
+        raise ArchiveError(
+            f"{archive}: member {dest.name} holds {written} of its {expected} bytes; "
+            "the archive is truncated or corrupt (download it again)"
+        )
 
 
 def _check_target(target: Path, rel: PurePosixPath, archive: str) -> Path:
@@ -112,8 +131,9 @@ def _zip(path: Path, target: Path, budget: _Budget) -> None:
     try:
         zf = zipfile.ZipFile(path)
     except _DECODE_ERRORS as e:
-        raise ArchiveError(f"{name}: not a readable zip archive ({e}); it is truncated or corrupt "
-                           "(download it again)") from None
+        raise ArchiveError(
+            f"{name}: not a readable zip archive ({e}); it is truncated or corrupt (download it again)"
+        ) from None
     with zf:
         plan = []
         for info in zf.infolist():
@@ -121,19 +141,22 @@ def _zip(path: Path, target: Path, budget: _Budget) -> None:
             mode = info.external_attr >> 16
             kind = stat.S_IFMT(mode) if mode else 0
             if kind == stat.S_IFLNK:
-                raise ArchiveError(f"{name}: member {info.filename!r} is a symbolic link; nnlife "
-                                   "extracts no links: the archive is refused (nothing was extracted)")
+                raise ArchiveError(
+                    f"{name}: member {info.filename!r} is a symbolic link; nnlife "
+                    "extracts no links: the archive is refused (nothing was extracted)"
+                )
             if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
-                raise ArchiveError(f"{name}: member {info.filename!r} is a special file (mode "
-                                   f"{oct(mode)}); the archive is refused (nothing was extracted)")
+                raise ArchiveError(
+                    f"{name}: member {info.filename!r} is a special file (mode "
+                    f"{oct(mode)}); the archive is refused (nothing was extracted)"
+                )
             if info.flag_bits & 0x1:
-                raise ArchiveError(f"{name}: member {info.filename!r} is encrypted; nnlife cannot "
-                                   "extract it")
+                raise ArchiveError(f"{name}: member {info.filename!r} is encrypted; nnlife cannot extract it")
             plan.append((info, rel, info.is_dir() or kind == stat.S_IFDIR))
         budget.add_members(len(plan), name)
         declared = sum(i.file_size for i, _, d in plan if not d)
         if budget.bytes + declared > budget.limits.max_bytes:
-            budget.add_bytes(declared, name)   # raises with the limit in the message
+            budget.add_bytes(declared, name)  # raises with the limit in the message
         for info, rel, is_dir in plan:
             if rel is None:
                 continue
@@ -147,8 +170,10 @@ def _zip(path: Path, target: Path, budget: _Budget) -> None:
             except ArchiveError:
                 raise
             except _DECODE_ERRORS as e:
-                raise ArchiveError(f"{name}: member {info.filename!r} cannot be read ({e}); the "
-                                   "archive is truncated or corrupt (download it again)") from None
+                raise ArchiveError(
+                    f"{name}: member {info.filename!r} cannot be read ({e}); the "
+                    "archive is truncated or corrupt (download it again)"
+                ) from None
 
 
 def _is_compressed(path: Path) -> bool:
@@ -162,33 +187,42 @@ def _tar(path: Path, target: Path, budget: _Budget) -> None:
     try:
         tf = tarfile.open(path, "r:*")
     except _DECODE_ERRORS as e:
-        raise ArchiveError(f"{name}: not a readable tar archive ({e}); it is truncated or corrupt "
-                           "(download it again)") from None
+        raise ArchiveError(
+            f"{name}: not a readable tar archive ({e}); it is truncated or corrupt (download it again)"
+        ) from None
     with tf:
         try:
-            members = tf.getmembers()   # reads every header (the whole stream, when compressed)
+            members = tf.getmembers()  # reads every header (the whole stream, when compressed)
             end = tf.offset
         except _DECODE_ERRORS as e:
-            raise ArchiveError(f"{name}: cannot read its member list ({e}); the archive is "
-                               "truncated or corrupt (download it again)") from None
+            raise ArchiveError(
+                f"{name}: cannot read its member list ({e}); the archive is "
+                "truncated or corrupt (download it again)"
+            ) from None
         if not _is_compressed(path):
             # tarfile stops quietly at a truncated header: demand the end-of-archive zero block
             with open(path, "rb") as raw:
                 raw.seek(end)
                 marker = raw.read(512)
             if len(marker) < 512 or marker.strip(b"\0"):
-                raise ArchiveError(f"{name}: the tar archive has no end-of-archive marker after "
-                                   f"its {len(members)} member(s); it is truncated (download it again)")
+                raise ArchiveError(
+                    f"{name}: the tar archive has no end-of-archive marker after "
+                    f"its {len(members)} member(s); it is truncated (download it again)"
+                )
         plan = []
         for m in members:
             rel = member_path(m.name, name)
             if m.issym() or m.islnk():
-                raise ArchiveError(f"{name}: member {m.name!r} is a {'symbolic' if m.issym() else 'hard'} "
-                                   f"link (to {m.linkname!r}); nnlife extracts no links: the archive "
-                                   "is refused (nothing was extracted)")
+                raise ArchiveError(
+                    f"{name}: member {m.name!r} is a {'symbolic' if m.issym() else 'hard'} "
+                    f"link (to {m.linkname!r}); nnlife extracts no links: the archive "
+                    "is refused (nothing was extracted)"
+                )
             if not (m.isreg() or m.isdir()):
-                raise ArchiveError(f"{name}: member {m.name!r} is a device, FIFO or other special "
-                                   "file; the archive is refused (nothing was extracted)")
+                raise ArchiveError(
+                    f"{name}: member {m.name!r} is a device, FIFO or other special "
+                    "file; the archive is refused (nothing was extracted)"
+                )
             plan.append((m, rel))
         budget.add_members(len(plan), name)
         declared = sum(m.size for m, _ in plan if m.isreg())
@@ -208,8 +242,10 @@ def _tar(path: Path, target: Path, budget: _Budget) -> None:
             except ArchiveError:
                 raise
             except _DECODE_ERRORS as e:
-                raise ArchiveError(f"{name}: member {m.name!r} cannot be read ({e}); the archive is "
-                                   "truncated or corrupt (download it again)") from None
+                raise ArchiveError(
+                    f"{name}: member {m.name!r} cannot be read ({e}); the archive is "
+                    "truncated or corrupt (download it again)"
+                ) from None
 
 
 def _gunzip(path: Path, target: Path, budget: _Budget) -> None:
@@ -221,8 +257,9 @@ def _gunzip(path: Path, target: Path, budget: _Budget) -> None:
     except ArchiveError:
         raise
     except _DECODE_ERRORS as e:
-        raise ArchiveError(f"{name}: cannot be decompressed ({e}); it is truncated or corrupt "
-                           "(download it again)") from None
+        raise ArchiveError(
+            f"{name}: cannot be decompressed ({e}); it is truncated or corrupt (download it again)"
+        ) from None
 
 
 def _extract_one(path: Path, target: Path, budget: _Budget) -> None:
@@ -257,10 +294,12 @@ def extract(archive, target, limits: Limits = Limits()) -> list[Path]:
             if not nested:
                 break
             if depth == limits.max_depth:
-                raise ArchiveError(f"{archive.name}: archives nested more than {limits.max_depth} "
-                                   f"deep ({nested[0].relative_to(target)}); refused")
+                raise ArchiveError(
+                    f"{archive.name}: archives nested more than {limits.max_depth} "
+                    f"deep ({nested[0].relative_to(target)}); refused"
+                )
             for inner in nested:
-                if archive_suffix(inner.name) == ".gz":   # one compressed file: decompress beside it
+                if archive_suffix(inner.name) == ".gz":  # one compressed file: decompress beside it
                     dest = inner.parent
                 else:
                     dest = inner.with_name(stem(inner.name))

@@ -6,6 +6,7 @@ file starts again). Only a file whose size and checksum equal the listing's is r
 one that fails is kept aside as ``<name>.checksum-mismatch`` and raises DownloadChecksumError.
 A file already in place is verified (size, then checksum) and not transferred again.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,9 +22,9 @@ from .dataverse import RemoteFile, hasher
 from .errors import DownloadChecksumError, FetchError
 from .transport import TRANSPORT_ERRORS, RetryPolicy, open_url
 
-CHUNK = 1 << 20                      # bytes per read and per progress update
-PART_SUFFIX = ".part"                # the temporary name while a file is incomplete
-BAD_SUFFIX = ".checksum-mismatch"    # a download that failed its checksum, kept for inspection
+CHUNK = 1 << 20  # bytes per read and per progress update
+PART_SUFFIX = ".part"  # the temporary name while a file is incomplete
+BAD_SUFFIX = ".checksum-mismatch"  # a download that failed its checksum, kept for inspection
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
@@ -32,10 +33,10 @@ class FileResult:
     """What happened to one file."""
 
     file: RemoteFile
-    path: Path                # where the verified file is
-    status: str               # "downloaded" or "verified" (already there, nothing transferred)
-    transferred: int          # bytes received over the network for it, retries included
-    resumed: int = 0          # times a Range request continued a partial download
+    path: Path  # where the verified file is
+    status: str  # "downloaded" or "verified" (already there, nothing transferred)
+    transferred: int  # bytes received over the network for it, retries included
+    resumed: int = 0  # times a Range request continued a partial download
 
 
 def file_digest(path: Path, checksum_type: str) -> str:
@@ -63,12 +64,21 @@ class _Progress:
     def __init__(self, total_bytes: int, total_files: int, enabled: bool | None):
         from tqdm.auto import tqdm
 
-        disable = None if enabled is None else not enabled   # None: tqdm shows bars on a TTY only
+        disable = None if enabled is None else not enabled  # None: tqdm shows bars on a TTY only
         self.lock = threading.Lock()
-        self.bytes = tqdm(total=total_bytes, unit="B", unit_scale=True, unit_divisor=1024,
-                          desc="bytes", file=sys.stderr, disable=disable, position=0)
-        self.files = tqdm(total=total_files, unit="file", desc="files", file=sys.stderr,
-                          disable=disable, position=1)
+        self.bytes = tqdm(
+            total=total_bytes,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc="bytes",
+            file=sys.stderr,
+            disable=disable,
+            position=0,
+        )
+        self.files = tqdm(
+            total=total_files, unit="file", desc="files", file=sys.stderr, disable=disable, position=1
+        )
 
     def add_bytes(self, n: int) -> None:
         with self.lock:
@@ -83,13 +93,14 @@ class _Progress:
         self.bytes.close()
 
 
-def _receive(f: RemoteFile, part: Path, policy: RetryPolicy, use_range: bool, on_bytes,
-             sleep) -> tuple[int, int]:
+def _receive(
+    f: RemoteFile, part: Path, policy: RetryPolicy, use_range: bool, on_bytes, sleep
+) -> tuple[int, int]:
     """Bring ``part`` to ``f.size`` bytes, resuming after drops; returns (transferred, resumes)."""
     transferred = resumed = failures = 0
     while True:
         offset = part.stat().st_size if part.exists() else 0
-        if offset > f.size:          # longer than listed: nothing of it can be trusted
+        if offset > f.size:  # longer than listed: nothing of it can be trusted
             part.unlink()
             offset = 0
         if offset == f.size:
@@ -102,16 +113,18 @@ def _receive(f: RemoteFile, part: Path, policy: RetryPolicy, use_range: bool, on
                 if offset and status == 206:
                     m = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
                     if not m or int(m.group(1)) != offset:
-                        raise FetchError(f"{f.path}: the server answered the range request from "
-                                         f"byte {offset} with Content-Range "
-                                         f"{response.headers.get('Content-Range')!r} ({f.url}); "
-                                         "delete the .part file and run the command again")
+                        raise FetchError(
+                            f"{f.path}: the server answered the range request from "
+                            f"byte {offset} with Content-Range "
+                            f"{response.headers.get('Content-Range')!r} ({f.url}); "
+                            "delete the .part file and run the command again"
+                        )
                     mode = "ab"
                     resumed += 1
-                else:        # 200: the whole file again (no Range support, or no Range asked)
+                else:  # 200: the whole file again (no Range support, or no Range asked)
                     mode = "wb"
                     if offset:
-                        on_bytes(-offset)   # the progress bar counted those bytes already
+                        on_bytes(-offset)  # the progress bar counted those bytes already
                 with open(part, mode) as out:
                     while block := response.read(CHUNK):
                         out.write(block)
@@ -120,21 +133,29 @@ def _receive(f: RemoteFile, part: Path, policy: RetryPolicy, use_range: bool, on
         except FetchError:
             raise
         except TRANSPORT_ERRORS:
-            pass                       # dropped mid-file: what arrived stays in the .part file
+            pass  # dropped mid-file: what arrived stays in the .part file
         transferred += got
         if part.exists() and part.stat().st_size == f.size:
             return transferred, resumed
-        failures = 0 if got else failures + 1   # only attempts that brought nothing count
+        failures = 0 if got else failures + 1  # only attempts that brought nothing count
         if failures > policy.retries:
             have = part.stat().st_size if part.exists() else 0
-            raise FetchError(f"{f.path}: the transfer stopped at {have} of {f.size} bytes "
-                             f"{failures} times in a row ({f.url}); run the command again later "
-                             f"(it resumes from {part.name})")
+            raise FetchError(
+                f"{f.path}: the transfer stopped at {have} of {f.size} bytes "
+                f"{failures} times in a row ({f.url}); run the command again later "
+                f"(it resumes from {part.name})"
+            )
         sleep(policy.wait(failures))
 
 
-def download_file(f: RemoteFile, dest: Path, policy: RetryPolicy = RetryPolicy(),
-                  use_range: bool = True, on_bytes=lambda n: None, sleep=time.sleep) -> FileResult:
+def download_file(
+    f: RemoteFile,
+    dest: Path,
+    policy: RetryPolicy = RetryPolicy(),
+    use_range: bool = True,
+    on_bytes=lambda n: None,
+    sleep=time.sleep,
+) -> FileResult:
     """Download ``f`` to ``dest``, verified (see the module docstring).
 
     Raises DownloadChecksumError when the complete file's checksum is not the listed one (the
@@ -145,7 +166,7 @@ def download_file(f: RemoteFile, dest: Path, policy: RetryPolicy = RetryPolicy()
     if is_verified(dest, f):
         return FileResult(f, dest, "verified", 0)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if dest.exists():   # present but not what the server lists: keep it aside, fetch it again
+    if dest.exists():  # present but not what the server lists: keep it aside, fetch it again
         os.replace(dest, dest.with_name(dest.name + f".replaced-{time.strftime('%Y%m%dT%H%M%S')}"))
     part = dest.with_name(dest.name + PART_SUFFIX)
     transferred, resumed = _receive(f, part, policy, use_range, on_bytes, sleep)
@@ -163,13 +184,21 @@ def download_file(f: RemoteFile, dest: Path, policy: RetryPolicy = RetryPolicy()
             f"{f.path}: {f.checksum_type} of the downloaded file is {got}, but the server lists "
             f"{f.checksum} (datafile {f.id}, {f.url}); the bad copy is kept as {bad}. Delete it and "
             "run the command again; if the sums differ again, the server's copy does not match its "
-            "listing: try a mirror (--server) or tell the deposit's contact")
+            "listing: try a mirror (--server) or tell the deposit's contact"
+        )
     os.replace(part, dest)
     return FileResult(f, dest, "downloaded", transferred, resumed)
 
 
-def download_all(files, root: Path, workers: int = 4, policy: RetryPolicy = RetryPolicy(),
-                 use_range: bool = True, progress: bool | None = None, sleep=time.sleep) -> list[FileResult]:
+def download_all(
+    files,
+    root: Path,
+    workers: int = 4,
+    policy: RetryPolicy = RetryPolicy(),
+    use_range: bool = True,
+    progress: bool | None = None,
+    sleep=time.sleep,
+) -> list[FileResult]:
     """Download every RemoteFile of ``files`` to ``root/<its path>``, ``workers`` at a time.
 
     Every file is attempted even when another fails; then the first failure is raised (its
@@ -199,8 +228,10 @@ def download_all(files, root: Path, workers: int = 4, policy: RetryPolicy = Retr
     if errors:
         first = errors[0]
         if len(errors) > 1:
-            first.args = (f"{first.args[0] if first.args else first} (and {len(errors) - 1} more "
-                          "file(s) failed; the others are in place)",)
+            first.args = (
+                f"{first.args[0] if first.args else first} (and {len(errors) - 1} more "
+                "file(s) failed; the others are in place)",
+            )
         raise first
     return results
 
@@ -210,7 +241,7 @@ class PlannedFile:
     """A dry run's view of one file."""
 
     file: RemoteFile
-    state: str      # "present" (the listed size is there; verified on a real run), "partial", "missing"
+    state: str  # "present" (the listed size is there; verified on a real run), "partial", "missing"
     to_transfer: int  # bytes a real run would download (at most; a Range-less server sends all)
 
 
@@ -229,5 +260,14 @@ def plan(files, root: Path) -> list[PlannedFile]:
     return out
 
 
-__all__ = ["FileResult", "PlannedFile", "download_file", "download_all", "plan", "file_digest",
-           "is_verified", "PART_SUFFIX", "BAD_SUFFIX"]
+__all__ = [
+    "FileResult",
+    "PlannedFile",
+    "download_file",
+    "download_all",
+    "plan",
+    "file_digest",
+    "is_verified",
+    "PART_SUFFIX",
+    "BAD_SUFFIX",
+]

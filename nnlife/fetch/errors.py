@@ -2,6 +2,7 @@
 
 Each names the file or URL, what is wrong, and the fix, in one message.
 """
+
 from __future__ import annotations
 
 from ..errors import ChecksumError, NnlifeError

@@ -9,6 +9,7 @@ Layout of the output folder ``OUT`` (default ``data/published``):
 - ``OUT/.downloads/``: the deposit's files as downloaded (archives included), kept so that a
   rerun verifies them instead of downloading them again; hidden, so the catalog does not see them.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -16,7 +17,6 @@ import json
 import os
 import shutil
 import tempfile
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +24,7 @@ from pathlib import Path
 from .. import __version__
 from . import archives
 from .dataverse import DEFAULT_DOI, DEFAULT_SERVER, Listing, list_files
-from .download import FileResult, PlannedFile, download_all, plan
+from .download import FileResult, download_all, plan
 from .errors import FetchError
 from .sort import Placed, place
 from .transport import RetryPolicy
@@ -42,16 +42,16 @@ class FetchResult:
     out_dir: Path
     server: str
     doi: str
-    version: str                          # the dataset version fetched, e.g. "1.0"
+    version: str  # the dataset version fetched, e.g. "1.0"
     dry_run: bool
-    planned: tuple = ()                   # PlannedFile per deposit file
-    downloaded: int = 0                   # files transferred in this run
-    verified: int = 0                     # files already in place and verified
-    transferred_bytes: int = 0            # bytes received in this run
-    tables: dict = field(default_factory=dict)   # dataset -> number of tables under OUT/<dataset>/
-    other: tuple = ()                     # paths (relative to OUT) of files that are not tables
-    broken: tuple = ()                    # (path, reason) of tables that do not parse
-    manifest: Path | None = None          # OUT/fetch-manifest.json (None for a dry run)
+    planned: tuple = ()  # PlannedFile per deposit file
+    downloaded: int = 0  # files transferred in this run
+    verified: int = 0  # files already in place and verified
+    transferred_bytes: int = 0  # bytes received in this run
+    tables: dict = field(default_factory=dict)  # dataset -> number of tables under OUT/<dataset>/
+    other: tuple = ()  # paths (relative to OUT) of files that are not tables
+    broken: tuple = ()  # (path, reason) of tables that do not parse
+    manifest: Path | None = None  # OUT/fetch-manifest.json (None for a dry run)
 
 
 def _write_json(path: Path, doc: dict) -> None:
@@ -81,7 +81,9 @@ def _previous(out: Path) -> dict:
         outputs = entry.get("outputs")
         if outputs is None:
             continue
-        if all((out / o["path"]).is_file() and (out / o["path"]).stat().st_size == o["size"] for o in outputs):
+        if all(
+            (out / o["path"]).is_file() and (out / o["path"]).stat().st_size == o["size"] for o in outputs
+        ):
             reuse[(entry["id"], entry["checksum"])] = [Placed(**o) for o in outputs]
     return reuse
 
@@ -91,7 +93,7 @@ def _sort_one(result: FileResult, out: Path, limits: archives.Limits) -> list[Pl
     if archives.archive_suffix(f.path) is None:
         return [place(result.path, out, f.path)]
     staging = out / STAGING / str(f.id)
-    shutil.rmtree(staging, ignore_errors=True)     # left over from an interrupted run
+    shutil.rmtree(staging, ignore_errors=True)  # left over from an interrupted run
     members = archives.extract(result.path, staging, limits)
     try:
         return [place(staging / m, out, f.path, m.as_posix(), move=True) for m in members]
@@ -99,11 +101,20 @@ def _sort_one(result: FileResult, out: Path, limits: archives.Limits) -> list[Pl
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def fetch_published(out_dir="data/published", doi: str = DEFAULT_DOI, server: str = DEFAULT_SERVER,
-                    version: str | None = None, dry_run: bool = False, workers: int = 4,
-                    retries: int = 5, backoff_s: float = 1.0, timeout_s: float = 60.0,
-                    use_range: bool = True, progress: bool | None = None,
-                    max_extract_bytes: int = archives.Limits.max_bytes) -> FetchResult:
+def fetch_published(
+    out_dir="data/published",
+    doi: str = DEFAULT_DOI,
+    server: str = DEFAULT_SERVER,
+    version: str | None = None,
+    dry_run: bool = False,
+    workers: int = 4,
+    retries: int = 5,
+    backoff_s: float = 1.0,
+    timeout_s: float = 60.0,
+    use_range: bool = True,
+    progress: bool | None = None,
+    max_extract_bytes: int = archives.Limits.max_bytes,
+) -> FetchResult:
     """Fetch a Dataverse deposit of lifespan tables into ``out_dir``, verified and sorted.
 
     ``doi``/``server``: the deposit (default: the published 6000 lifespans, doi:10.7910/DVN/ZXTCGF
@@ -125,9 +136,14 @@ def fetch_published(out_dir="data/published", doi: str = DEFAULT_DOI, server: st
     listing: Listing = list_files(server, doi, version, policy)
     downloads = out / DOWNLOADS
     if dry_run:
-        return FetchResult(out_dir=out, server=listing.server, doi=listing.doi,
-                           version=listing.version, dry_run=True,
-                           planned=tuple(plan(listing.files, downloads)))
+        return FetchResult(
+            out_dir=out,
+            server=listing.server,
+            doi=listing.doi,
+            version=listing.version,
+            dry_run=True,
+            planned=tuple(plan(listing.files, downloads)),
+        )
     if not listing.files:
         raise FetchError(f"{listing.doi} version {listing.version} on {listing.server} lists no files")
     out.mkdir(parents=True, exist_ok=True)
@@ -142,9 +158,19 @@ def fetch_published(out_dir="data/published", doi: str = DEFAULT_DOI, server: st
         if placed is None:
             placed = _sort_one(r, out, limits)
         placed_all += placed
-        entries.append({"path": f.path, "id": f.id, "size": f.size, "checksum_type": f.checksum_type,
-                        "checksum": f.checksum, "url": f.url, "ingested": f.ingested,
-                        "status": r.status, "outputs": [p.to_dict() for p in placed]})
+        entries.append(
+            {
+                "path": f.path,
+                "id": f.id,
+                "size": f.size,
+                "checksum_type": f.checksum_type,
+                "checksum": f.checksum,
+                "url": f.url,
+                "ingested": f.ingested,
+                "status": r.status,
+                "outputs": [p.to_dict() for p in placed],
+            }
+        )
     staging = out / STAGING
     if staging.exists() and not any(staging.iterdir()):
         staging.rmdir()
@@ -153,21 +179,36 @@ def fetch_published(out_dir="data/published", doi: str = DEFAULT_DOI, server: st
     other = tuple(p.path for p in placed_all if p.kind == "other")
     broken = tuple((p.path, p.reason) for p in placed_all if p.kind == "broken")
     manifest = out / MANIFEST
-    _write_json(manifest, {
-        "format": MANIFEST_FORMAT,
-        "server": listing.server, "doi": listing.doi, "version": listing.version,
-        "requested_version": version,
-        "fetched_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "nnlife_version": __version__,
-        "tables": tables, "other": list(other),
-        "broken": [{"path": p, "reason": why} for p, why in broken],
-        "files": entries,
-    })
-    return FetchResult(out_dir=out, server=listing.server, doi=listing.doi, version=listing.version,
-                       dry_run=False, downloaded=sum(r.status == "downloaded" for r in results),
-                       verified=sum(r.status == "verified" for r in results),
-                       transferred_bytes=sum(r.transferred for r in results), tables=tables,
-                       other=other, broken=broken, manifest=manifest)
+    _write_json(
+        manifest,
+        {
+            "format": MANIFEST_FORMAT,
+            "server": listing.server,
+            "doi": listing.doi,
+            "version": listing.version,
+            "requested_version": version,
+            "fetched_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "nnlife_version": __version__,
+            "tables": tables,
+            "other": list(other),
+            "broken": [{"path": p, "reason": why} for p, why in broken],
+            "files": entries,
+        },
+    )
+    return FetchResult(
+        out_dir=out,
+        server=listing.server,
+        doi=listing.doi,
+        version=listing.version,
+        dry_run=False,
+        downloaded=sum(r.status == "downloaded" for r in results),
+        verified=sum(r.status == "verified" for r in results),
+        transferred_bytes=sum(r.transferred for r in results),
+        tables=tables,
+        other=other,
+        broken=broken,
+        manifest=manifest,
+    )
 
 
 __all__ = ["fetch_published", "FetchResult", "MANIFEST", "DOWNLOADS"]

@@ -9,6 +9,7 @@
 Two different files that want the same place keep both: the second gets ``.dup1`` (then
 ``.dup2``, ...) before its suffix. The same bytes arriving twice are placed once.
 """
+
 from __future__ import annotations
 
 import filecmp
@@ -21,7 +22,7 @@ from .. import columns as C
 from ..errors import NnlifeError
 from ..table import parse_record
 
-HEADER_PREFIX = " ".join(C.ORIGINAL_COLUMNS[:4]).encode()   # "epochs trainLoss valLoss valAcc"
+HEADER_PREFIX = " ".join(C.ORIGINAL_COLUMNS[:4]).encode()  # "epochs trainLoss valLoss valAcc"
 TABLE_SUFFIX = ".txt"
 BROKEN_DIR = "broken"
 OTHER_DIR = "other"
@@ -31,13 +32,13 @@ OTHER_DIR = "other"
 class Placed:
     """One file placed under OUT."""
 
-    path: str            # relative to OUT, POSIX
-    kind: str            # "table", "broken" or "other"
-    source: str          # the deposit file it came from (its path in the listing)
-    member: str = ""     # its path inside that file, when the deposit file is an archive
-    dataset: str = ""    # for tables: the dataset column's value, nnlife's spelling
-    size: int = 0        # bytes
-    reason: str = ""     # for broken tables: why it does not parse
+    path: str  # relative to OUT, POSIX
+    kind: str  # "table", "broken" or "other"
+    source: str  # the deposit file it came from (its path in the listing)
+    member: str = ""  # its path inside that file, when the deposit file is an archive
+    dataset: str = ""  # for tables: the dataset column's value, nnlife's spelling
+    size: int = 0  # bytes
+    reason: str = ""  # for broken tables: why it does not parse
 
     def to_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v not in ("",)}
@@ -76,7 +77,7 @@ def _target(out: Path, kind: str, dataset: str, deposit_path: str, member: str) 
         return out / rel
     name = Path(member or deposit_path).name
     if kind == "table" and not name.endswith(TABLE_SUFFIX):
-        name = Path(name).stem + TABLE_SUFFIX   # the catalog reads *.txt
+        name = Path(name).stem + TABLE_SUFFIX  # the catalog reads *.txt
     return out / (dataset if kind == "table" else BROKEN_DIR) / name
 
 
@@ -99,8 +100,15 @@ def place(src: Path, out: Path, deposit_path: str, member: str = "", move: bool 
                 os.link(src, dest)
             except OSError:
                 shutil.copy2(src, dest)
-    return Placed(path=dest.relative_to(out).as_posix(), kind=kind, source=deposit_path,
-                  member=member, dataset=dataset, size=dest.stat().st_size, reason=reason)
+    return Placed(
+        path=dest.relative_to(out).as_posix(),
+        kind=kind,
+        source=deposit_path,
+        member=member,
+        dataset=dataset,
+        size=dest.stat().st_size,
+        reason=reason,
+    )
 
 
 __all__ = ["Placed", "classify", "place", "HEADER_PREFIX", "BROKEN_DIR", "OTHER_DIR"]

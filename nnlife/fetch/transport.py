@@ -4,6 +4,7 @@ Retried: HTTP 429 and 5xx (honouring ``Retry-After`` up to a cap) and transport 
 (connection refused or reset, timeouts). Not retried: other 4xx, which mean the request itself is
 wrong (an unknown DOI, a restricted file). Every failure ends in one ``FetchError`` naming the URL.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -27,10 +28,10 @@ TRANSPORT_ERRORS = (urllib.error.URLError, http.client.HTTPException, OSError)
 class RetryPolicy:
     """How hard to try one request."""
 
-    retries: int = 5              # further attempts after the first
-    backoff_s: float = 1.0        # first wait; doubled after each failure
-    max_wait_s: float = 60.0      # cap on one wait, Retry-After included
-    timeout_s: float = 60.0       # socket timeout per attempt
+    retries: int = 5  # further attempts after the first
+    backoff_s: float = 1.0  # first wait; doubled after each failure
+    max_wait_s: float = 60.0  # cap on one wait, Retry-After included
+    timeout_s: float = 60.0  # socket timeout per attempt
 
     def wait(self, attempt: int, retry_after: str | None = None) -> float:
         """Seconds to wait before attempt ``attempt + 1`` (0-based failures so far)."""
@@ -39,7 +40,7 @@ class RetryPolicy:
                 return min(self.max_wait_s, max(0.0, float(retry_after)))
             except ValueError:
                 pass  # an HTTP date: fall back to the exponential wait
-        return min(self.max_wait_s, self.backoff_s * 2 ** attempt)
+        return min(self.max_wait_s, self.backoff_s * 2**attempt)
 
 
 def _describe(exc: BaseException) -> str:
@@ -50,8 +51,13 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def open_url(url: str, headers: dict | None = None, policy: RetryPolicy = RetryPolicy(),
-             what: str = "", sleep=time.sleep):
+def open_url(
+    url: str,
+    headers: dict | None = None,
+    policy: RetryPolicy = RetryPolicy(),
+    what: str = "",
+    sleep=time.sleep,
+):
     """Open ``url`` for reading (GET), retrying as the module says; returns the response.
 
     ``headers``: extra request headers (e.g. Range). ``what`` names the request in errors.
@@ -67,10 +73,11 @@ def open_url(url: str, headers: dict | None = None, policy: RetryPolicy = RetryP
             if e.code not in RETRY_STATUS:
                 body = _error_message(e)
                 e.close()
-                hint = {404: "check the DOI, the --version and the --server",
-                        401: "the file is restricted: it needs an account on the server",
-                        403: "the file is restricted: it needs an account on the server"}.get(
-                    e.code, "check the URL and the server")
+                hint = {
+                    404: "check the DOI, the --version and the --server",
+                    401: "the file is restricted: it needs an account on the server",
+                    403: "the file is restricted: it needs an account on the server",
+                }.get(e.code, "check the URL and the server")
                 raise FetchError(f"{what or url}: HTTP {e.code} {e.reason}{body} ({url}); {hint}") from None
             retry_after = e.headers.get("Retry-After") if e.headers else None
             e.close()
@@ -79,9 +86,11 @@ def open_url(url: str, headers: dict | None = None, policy: RetryPolicy = RetryP
             last = e
         if attempt < policy.retries:
             sleep(policy.wait(attempt, retry_after))
-    raise FetchError(f"{what or url}: {_describe(last)} after {policy.retries + 1} attempts ({url}); "
-                     "the server is unreachable or overloaded: try again later, or pass another "
-                     "--server (a mirror)")
+    raise FetchError(
+        f"{what or url}: {_describe(last)} after {policy.retries + 1} attempts ({url}); "
+        "the server is unreachable or overloaded: try again later, or pass another "
+        "--server (a mirror)"
+    )
 
 
 def _error_message(e: urllib.error.HTTPError) -> str:
@@ -102,15 +111,18 @@ def get_json(url: str, policy: RetryPolicy = RetryPolicy(), what: str = "", slee
                 body = response.read()
             except TRANSPORT_ERRORS as e:  # dropped mid-body: ask again
                 if attempt == policy.retries:
-                    raise FetchError(f"{what or url}: {_describe(e)} while reading the answer ({url}); "
-                                     "try again later") from None
+                    raise FetchError(
+                        f"{what or url}: {_describe(e)} while reading the answer ({url}); try again later"
+                    ) from None
                 sleep(policy.wait(attempt))
                 continue
         try:
             return json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
-            raise FetchError(f"{what or url}: the answer is not JSON ({url}, {len(body)} bytes "
-                             f"starting {body[:60]!r}); is --server a Dataverse installation?") from None
+            raise FetchError(
+                f"{what or url}: the answer is not JSON ({url}, {len(body)} bytes "
+                f"starting {body[:60]!r}); is --server a Dataverse installation?"
+            ) from None
     raise AssertionError("unreachable")
 
 
