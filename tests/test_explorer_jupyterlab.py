@@ -11,6 +11,7 @@ description change to the chosen network. A screenshot goes to
 reports/screenshots/explorer-jupyterlab.png. The server, its kernels and the browser are stopped
 at the end, also when the test fails.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,28 +29,41 @@ import nbformat
 import pytest
 
 import nnlife
-
 from conftest import FIXTURES, ROOT
 
 NOTEBOOK = ROOT / "notebooks" / "04-explore.ipynb"
 SCREENSHOT = ROOT / "reports" / "screenshots" / "explorer-jupyterlab.png"
-NEVER_LEARNS = "2021_02_15_13_56_59_917381"   # the published sample at chance level (about 1 %)
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1400,1800"]
+NEVER_LEARNS = "2021_02_15_13_56_59_917381"  # the published sample at chance level (about 1 %)
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--window-size=1400,1800",
+]
 # JupyterLab user settings: every cell attached to the page (so that the whole notebook is in the
 # DOM, not only what is in view), no news or update checks (the machine has no network)
 LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
-        {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
 }
 
 
 def _which(*names: str) -> str:
     found = next((shutil.which(n) for n in names if shutil.which(n)), None)
-    assert found, (f"none of {names} on PATH: run `bash scripts/install-browser.sh` (make test "
-                   "does; it installs Debian's chromium and chromium-driver)")
+    assert found, (
+        f"none of {names} on PATH: run `bash scripts/install-browser.sh` (make test "
+        "does; it installs Debian's chromium and chromium-driver)"
+    )
     return found
 
 
@@ -59,8 +73,9 @@ def _get(url: str, timeout: float = 5.0) -> bytes:
 
 
 def _request(url: str, method: str, timeout: float = 10.0) -> None:
-    urllib.request.urlopen(urllib.request.Request(url, method=method, data=b"" if method == "POST"
-                                                  else None), timeout=timeout).close()
+    urllib.request.urlopen(
+        urllib.request.Request(url, method=method, data=b"" if method == "POST" else None), timeout=timeout
+    ).close()
 
 
 class LabServer:
@@ -74,10 +89,14 @@ class LabServer:
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
         env = dict(os.environ)
-        for var, sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
-                         ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"),
-                         ("JUPYTERLAB_SETTINGS_DIR", "lab-settings"),
-                         ("JUPYTERLAB_WORKSPACES_DIR", "lab-workspaces")]:
+        for var, sub in [
+            ("JUPYTER_CONFIG_DIR", "config"),
+            ("JUPYTER_DATA_DIR", "data"),
+            ("JUPYTER_RUNTIME_DIR", "runtime"),
+            ("IPYTHONDIR", "ipython"),
+            ("JUPYTERLAB_SETTINGS_DIR", "lab-settings"),
+            ("JUPYTERLAB_WORKSPACES_DIR", "lab-workspaces"),
+        ]:
             (base / sub).mkdir(parents=True, exist_ok=True)
             env[var] = str(base / sub)
         env.pop("JUPYTER_PATH", None)
@@ -96,17 +115,28 @@ class LabServer:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
 
     def start(self, ready_within_s: float = 120.0) -> None:
-        cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-               "--ServerApp.port=0", "--ServerApp.port_retries=0",
-               f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
-               "--ServerApp.open_browser=False", "--LabApp.expose_app_in_browser=True",
-               "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-               "--LabApp.extension_manager=readonly"]
-        if os.geteuid() == 0:   # the tests may run as root (containers); JupyterLab asks to be told
+        cmd = [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            "--ServerApp.port=0",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
+            "--ServerApp.open_browser=False",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",
+        ]
+        if os.geteuid() == 0:  # the tests may run as root (containers); JupyterLab asks to be told
             cmd.append("--allow-root")
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(cmd, cwd=self.root, env=self.env, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                cmd, cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         deadline = time.monotonic() + ready_within_s
         runtime = self.base / "runtime"
         while time.monotonic() < deadline:
@@ -156,14 +186,16 @@ def _explorer_copy(root: Path) -> Path:
     """The explorer notebook in ``root``, its parameters pointing at a copy of the samples."""
     import papermill.iorw
     import papermill.parameterize
+
     samples = root / "samples" / "original-format"
     samples.mkdir(parents=True)
     for p in sorted((FIXTURES / "original-format").glob("*.txt")):
         shutil.copy2(p, samples / p.name)
-    nb = papermill.iorw.load_notebook_node(str(NOTEBOOK))   # nbformat.read plus papermill's metadata
+    nb = papermill.iorw.load_notebook_node(str(NOTEBOOK))  # nbformat.read plus papermill's metadata
     nb = papermill.parameterize.parameterize_notebook(
-        nb, {"data": [str(samples)], "datasets": [], "out": str(root / "out")})
-    for cell in nb.cells:   # stored clean: no outputs, nothing executed
+        nb, {"data": [str(samples)], "datasets": [], "out": str(root / "out")}
+    )
+    for cell in nb.cells:  # stored clean: no outputs, nothing executed
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     target = root / NOTEBOOK.name
@@ -188,7 +220,8 @@ def lab(tmp_path):
 def browser(tmp_path, monkeypatch):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    monkeypatch.setenv("SE_OFFLINE", "true")   # Selenium Manager: never download anything
+
+    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager: never download anything
     options = webdriver.ChromeOptions()
     options.binary_location = _which("chromium", "chromium-browser", "google-chrome")
     for flag in CHROMIUM_FLAGS + [f"--user-data-dir={tmp_path / 'chromium-profile'}"]:
@@ -239,8 +272,9 @@ def _wait(driver, what: str, check, within_s: float, server: LabServer):
         if last:
             return last
         time.sleep(0.5)
-    raise AssertionError(f"{what}: not within {within_s:.0f} s (last state {last!r})\n"
-                         f"server log:\n{server.log()}")
+    raise AssertionError(
+        f"{what}: not within {within_s:.0f} s (last state {last!r})\nserver log:\n{server.log()}"
+    )
 
 
 def test_explorer_in_jupyterlab(lab, browser):
@@ -249,34 +283,67 @@ def test_explorer_in_jupyterlab(lab, browser):
 
     browser.set_script_timeout(300)
     browser.get(f"{lab.url}/lab/tree/{NOTEBOOK.name}?token={lab.token}")
-    _wait(browser, "the notebook opens with an idle kernel",
-          lambda d: (s := d.execute_script(NOTEBOOK_STATE)) and s["kernel"] == "idle" and s, 180, lab)
+    _wait(
+        browser,
+        "the notebook opens with an idle kernel",
+        lambda d: (s := d.execute_script(NOTEBOOK_STATE)) and s["kernel"] == "idle" and s,
+        180,
+        lab,
+    )
     assert browser.execute_async_script(RUN_ALL) is True
-    state = _wait(browser, "every code cell runs",
-                  lambda d: (s := d.execute_script(NOTEBOOK_STATE)) and s["kernel"] == "idle"
-                  and s["executed"] == s["code_cells"] and s, 300, lab)
+    state = _wait(
+        browser,
+        "every code cell runs",
+        lambda d: (
+            (s := d.execute_script(NOTEBOOK_STATE))
+            and s["kernel"] == "idle"
+            and s["executed"] == s["code_cells"]
+            and s
+        ),
+        300,
+        lab,
+    )
     assert state["errors"] == 0, browser.find_element(By.CSS_SELECTOR, ".jp-Notebook").text[-3000:]
     assert len(lab.kernels()) == 1
 
     # the explorer rendered as widgets: the three boxes and the first (best) network's plot
-    before = _wait(browser, "the explorer draws its first network",
-                   lambda d: (s := d.execute_script(EXPLORER_STATE)) and s["img"] and s, 120, lab)
+    before = _wait(
+        browser,
+        "the explorer draws its first network",
+        lambda d: (s := d.execute_script(EXPLORER_STATE)) and s["img"] and s,
+        120,
+        lab,
+    )
     labels = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".widget-dropdown label")]
     assert labels == ["dataset", "shape", "network"]
     assert len(before["options"]) == 3 and before["network"] != NEVER_LEARNS
     assert before["img"].startswith("data:image/png;base64,")
-    params = {p.stem: nnlife.read_lifespan(p).net.n_params for p in (FIXTURES / "original-format").glob("*.txt")}
-    assert f"\t{params[before['network']]}\n" in before["text"]   # its description: its parameter count
+    params = {
+        p.stem: nnlife.read_lifespan(p).net.n_params for p in (FIXTURES / "original-format").glob("*.txt")
+    }
+    assert f"\t{params[before['network']]}\n" in before["text"]  # its description: its parameter count
 
     # choose the network that never learns, as a person would: in the network box
-    box = browser.find_element(By.XPATH, "//div[contains(@class,'widget-dropdown')]"
-                                         "[label[normalize-space()='network']]/select")
-    box.location_once_scrolled_into_view
-    Select(box).select_by_index(next(i for i, o in enumerate(before["options"]) if o.startswith(NEVER_LEARNS)))
-    after = _wait(browser, "the explorer redraws for the chosen network",
-                  lambda d: (s := d.execute_script(EXPLORER_STATE)) and s["img"]
-                  and s["img"] != before["img"] and f"\t{params[NEVER_LEARNS]}\n" in s["text"] and s,
-                  120, lab)
+    box = browser.find_element(
+        By.XPATH, "//div[contains(@class,'widget-dropdown')][label[normalize-space()='network']]/select"
+    )
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
+    Select(box).select_by_index(
+        next(i for i, o in enumerate(before["options"]) if o.startswith(NEVER_LEARNS))
+    )
+    after = _wait(
+        browser,
+        "the explorer redraws for the chosen network",
+        lambda d: (
+            (s := d.execute_script(EXPLORER_STATE))
+            and s["img"]
+            and s["img"] != before["img"]
+            and f"\t{params[NEVER_LEARNS]}\n" in s["text"]
+            and s
+        ),
+        120,
+        lab,
+    )
     assert after["network"] == NEVER_LEARNS
     assert f"\t{params[before['network']]}\n" not in after["text"]
     assert browser.execute_script(NOTEBOOK_STATE)["errors"] == 0
@@ -284,7 +351,7 @@ def test_explorer_in_jupyterlab(lab, browser):
     # a screenshot of the explorer as it now stands
     explorer = browser.find_element(By.CSS_SELECTOR, ".widget-vbox")
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", explorer)
-    time.sleep(0.5)   # let the scroll settle before the picture (nothing is timed)
+    time.sleep(0.5)  # let the scroll settle before the picture (nothing is timed)
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     SCREENSHOT.unlink(missing_ok=True)
     assert browser.save_screenshot(str(SCREENSHOT)) and SCREENSHOT.stat().st_size > 10_000

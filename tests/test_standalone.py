@@ -3,6 +3,7 @@
 The real samples are vendored in tests/fixtures (sources and licences in its README); nothing in
 the project may point at a ``../shared`` folder, which a person who clones the project never has.
 """
+
 import hashlib
 import re
 from pathlib import Path
@@ -13,8 +14,21 @@ from conftest import FIXTURES, ROOT
 # benchmarks, the scripts, the Makefile and the README (what people run and read)
 CHECKED = ["tests", "bench", "scripts", "Makefile", "README.md"]
 SKIPPED_DIRS = {"__pycache__", ".ipynb_checkpoints", ".nnlife-catalog", ".pytest_cache"}
-TEXT_SUFFIXES = {".py", ".ipynb", ".sh", ".md", ".txt", ".toml", ".yml", ".yaml", ".cfg", ".tpl",
-                 ".j2", ".json", ""}
+TEXT_SUFFIXES = {
+    ".py",
+    ".ipynb",
+    ".sh",
+    ".md",
+    ".txt",
+    ".toml",
+    ".yml",
+    ".yaml",
+    ".cfg",
+    ".tpl",
+    ".j2",
+    ".json",
+    "",
+}
 # ../shared written as a path, or built from parts (parent / "shared" / "fixtures")
 THIS = Path(__file__).resolve()  # spells the old paths out, to test the pattern
 SHARED = re.compile(r"\.\./shared\b|shared/fixtures|[\"']shared[\"']\s*/")
@@ -27,8 +41,13 @@ def _text_files(root: Path):
             yield top
             continue
         for p in sorted(top.rglob("*")):
-            if p.is_file() and not SKIPPED_DIRS & set(p.relative_to(root).parts) \
-                    and p.suffix in TEXT_SUFFIXES and FIXTURES not in p.parents and p != THIS:
+            if (
+                p.is_file()
+                and not SKIPPED_DIRS & set(p.relative_to(root).parts)
+                and p.suffix in TEXT_SUFFIXES
+                and FIXTURES not in p.parents
+                and p != THIS
+            ):
                 yield p
 
 
@@ -51,12 +70,21 @@ def test_vendored_fixtures_are_the_published_bytes():
     """Every vendored file matches the SHA-256 sum its README records, and every file is listed."""
     readme = (FIXTURES / "README.md").read_text()
     listed = dict((path, digest) for digest, path in re.findall(r"^([0-9a-f]{64})  (\S+)$", readme, re.M))
-    present = {p.relative_to(FIXTURES).as_posix(): p for p in FIXTURES.rglob("*")
-               if p.is_file() and p.name != "README.md" and not SKIPPED_DIRS & set(p.parts)}
+    present = {
+        p.relative_to(FIXTURES).as_posix(): p
+        for p in FIXTURES.rglob("*")
+        if p.is_file() and p.name != "README.md" and not SKIPPED_DIRS & set(p.parts)
+    }
     assert sorted(listed) == sorted(present)
     assert len([k for k in present if k.startswith("original-format/")]) == 3
     for rel, p in present.items():
         assert hashlib.sha256(p.read_bytes()).hexdigest() == listed[rel], rel
-    for source in ("doi:10.7910/DVN/ZXTCGF", "PENGUIN", "Apache-2.0 with LLVM exceptions",
-                   "huggingface/datasets", "foolbox", "MIT"):
+    for source in (
+        "doi:10.7910/DVN/ZXTCGF",
+        "PENGUIN",
+        "Apache-2.0 with LLVM exceptions",
+        "huggingface/datasets",
+        "foolbox",
+        "MIT",
+    ):
         assert source in readme
