@@ -16,6 +16,8 @@ judged by its point error and by how wide an honest 80 % interval around it must
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -171,4 +173,59 @@ def benchmark(curves: pd.DataFrame, catalog=None, cutoffs=(2, 5, 10, 20), method
     return res[cols].sort_values(["cutoff", "method", "id"], kind="stable").reset_index(drop=True)
 
 
-__all__ = ["BASELINES", "METHODS", "benchmark", "FOLDS", "assign_folds", "conformal_intervals", "interval_summary", "learned_predictions"]
+@dataclass(frozen=True, eq=False)
+class PredictionStudy:
+    """Everything the prediction report shows, from ``prediction_study``."""
+
+    results: pd.DataFrame     # cross-fitted predictions with intervals (``benchmark``)
+    summary: pd.DataFrame     # per method and cut-off: n, mae, rmse, spearman, coverage, width
+    stopping: pd.DataFrame    # the early-stopping replay (``simulate_early_stopping``)
+    notes: tuple              # what was left out and why, for the reader
+    seconds: dict             # wall-clock seconds of each step
+
+
+def prediction_study(catalog, cutoffs=(2, 5, 10, 20), methods=METHODS, folds: int = FOLDS,
+                     seed: int = 0, penguin_networks: int | None = None, scheduler=None,
+                     **stopping_options) -> PredictionStudy:
+    """Benchmark every method and replay early stopping on a ``Catalog``; never fails for want
+    of data: with fewer than ``MIN_NETWORKS`` complete curves the learned predictor is left out
+    (and said so in ``notes``), with none everything is empty.
+
+    penguin_networks: run PENGUIN (about 1 s per curve and cut-off) on a seeded sample of this
+    many networks (None: all). stopping_options: passed to ``simulate_early_stopping``.
+    """
+    import time
+
+    from .early_stopping import simulate_early_stopping
+    from .learned import MIN_NETWORKS
+    curves, table = catalog.curves, catalog.table
+    notes, secs = [], {}
+    complete = table[table["status"] == "complete"] if "status" in table.columns else table
+    methods = list(methods)
+    if "learned" in methods and len(complete) < MIN_NETWORKS:
+        methods.remove("learned")
+        notes.append(f"too few networks to train a predictor: {len(complete)} complete curve(s), "
+                     f"{MIN_NETWORKS} needed; the learned predictor is left out")
+    penguin_ids = None
+    if "penguin" in methods and penguin_networks is not None and len(complete) > penguin_networks:
+        rng = np.random.default_rng(seed)
+        penguin_ids = list(rng.choice(complete["id"].astype(str).to_numpy(), penguin_networks,
+                                      replace=False))
+        notes.append(f"PENGUIN ran on a random sample of {penguin_networks} of the "
+                     f"{len(complete)} networks (about 1 s per curve and cut-off)")
+    empty = pd.DataFrame()
+    if len(complete) == 0 or not methods:
+        notes.append("no complete curve to predict")
+        return PredictionStudy(empty, empty, empty, tuple(notes), secs)
+    t0 = time.perf_counter()
+    res = benchmark(curves, catalog=table, cutoffs=cutoffs, methods=methods, folds=folds, seed=seed,
+                    scheduler=scheduler, penguin_ids=penguin_ids)
+    secs["benchmark"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    stop = simulate_early_stopping(curves, catalog=table, cutoffs=cutoffs, predictions=res, seed=seed,
+                                   **stopping_options)
+    secs["early_stopping"] = time.perf_counter() - t0
+    return PredictionStudy(res, interval_summary(res), stop, tuple(notes), secs)
+
+
+__all__ = ["BASELINES", "METHODS", "PredictionStudy", "benchmark", "prediction_study", "FOLDS", "assign_folds", "conformal_intervals", "interval_summary", "learned_predictions"]
