@@ -35,6 +35,7 @@ def run(mode: str) -> dict:
     """Benchmark the early predictors on the reference corpus (see the module docstring)."""
     import nnlife
     from nnlife.analyse.crossfit import prediction_study
+    from nnlife.analyse.early_stopping import savings_at_regret
     from nnlife.analyse.learned import train_predictor
 
     cfg = MODES[mode]
@@ -71,16 +72,11 @@ def run(mode: str) -> dict:
     extra["prediction_learned_beats_penguin_and_last_value_at"] = [c for c, w in wins if w]
     stop = study.stopping
     best = []
-    if len(stop):
-        for (rule, m), grp in stop.groupby(["rule", "method"], sort=False):
-            z = grp[grp["regret"] <= 1e-9]
-            row = z.sort_values("savings").iloc[-1] if len(z) else None
-            best.append([rule, m, None if row is None else row["param"],
-                         None if row is None else round(100 * row["savings"], 1),
-                         None if row is None else round(100 * row["recall"], 1),
-                         round(float(grp["regret"].max()), 2)])
-            if row is not None:
-                extra[f"stopping_savings_at_zero_regret_{rule}_{m}"] = round(float(row["savings"]), 4)
+    for r in savings_at_regret(stop).itertuples():
+        best.append([r.rule, r.method, r.param, None if not np.isfinite(r.savings) else round(100 * r.savings, 1),
+                     None if not np.isfinite(r.recall) else round(100 * r.recall, 1), round(r.worst_regret, 2)])
+        if np.isfinite(r.savings):
+            extra[f"stopping_savings_at_zero_regret_{r.rule}_{r.method}"] = round(float(r.savings), 4)
     load1 = list(os.getloadavg())
     md = [f"## Early prediction on the reference corpus (`bench/prediction.py`)", "",
           f"{len(cat)} real 40-epoch Fashion-MNIST lifespans from `data/reference/` "

@@ -181,4 +181,22 @@ def _with_predictor(df, predictor, catalog, cutoffs, target):
     return pd.concat(parts, ignore_index=True)
 
 
-__all__ = ["ETAS", "KS", "RESULT_COLUMNS", "replay", "simulate_early_stopping"]
+def savings_at_regret(stopping: pd.DataFrame, max_regret: float = 0.0) -> pd.DataFrame:
+    """Per rule and method, the setting that saves the most training with a regret of at most
+    ``max_regret`` points: rule, method, param, savings, regret, recall, kept (nan where no
+    setting qualifies), and worst_regret (the largest regret over all its settings)."""
+    cols = ["rule", "method", "param", "savings", "regret", "recall", "kept", "worst_regret"]
+    rows = []
+    if stopping is None or stopping.empty:
+        return pd.DataFrame(columns=cols)
+    for (rule, m), grp in stopping.groupby(["rule", "method"], sort=False):
+        ok = grp[grp["regret"] <= max_regret + 1e-9]
+        best = ok.sort_values(["savings", "recall"]).iloc[-1] if len(ok) else None
+        rows.append({"rule": rule, "method": m,
+                     **{k: (np.nan if best is None else best[k])
+                        for k in ("param", "savings", "regret", "recall", "kept")},
+                     "worst_regret": float(grp["regret"].max())})
+    return pd.DataFrame(rows, columns=cols)
+
+
+__all__ = ["ETAS", "KS", "RESULT_COLUMNS", "replay", "savings_at_regret", "simulate_early_stopping"]
