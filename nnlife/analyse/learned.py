@@ -64,6 +64,7 @@ FEATURE_CUTOFFS = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 15.0, 20.
 ENSEMBLE_FAMILIES = ("vap3", "pow3", "loglog_linear2", "hill3", "logpower3", "pow4", "mmf4",
                      "exp4", "janoschek4", "weibull4", "ilog2")
 FEATURE_FAMILIES = ENSEMBLE_FAMILIES + ("penguin3",)
+ONSET_POINTS = 10.0              # points above chance that count as having started to learn
 VALUE_EPOCHS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0)   # val_acc at these epochs, when observed
 # catalog columns used as structure and hyperparameter features (numeric; nan when absent)
 STRUCTURE_FEATURES = (
@@ -82,7 +83,7 @@ def _curve_features():
     names = ["cutoff", "horizon", "chance", "n_nonfinite"]
     names += [f"val_acc_at_{e:g}" for e in VALUE_EPOCHS]
     names += ["val_acc_last", "val_acc_last2", "val_acc_best", "val_acc_spread2", "val_acc_gain",
-              "val_acc_above_chance", "slope_1", "slope_2", "slope_5",
+              "val_acc_above_chance", "onset_epoch", "at_chance_share", "slope_1", "slope_2", "slope_5",
               "val_loss_last", "val_loss_best", "val_loss_rise", "val_loss_slope_2",
               "train_loss_last", "train_loss_first", "train_loss_slope_2",
               "loss_gap_last", "acc_gap_last"]
@@ -163,6 +164,14 @@ def _prefix_stats(arrays, rows, cut, target, chance):
     first = _last(acc, seen & (E <= arrays.epoch[0] + 1e-9))
     f["val_acc_gain"] = f["val_acc_last"] - first
     f["val_acc_above_chance"] = f["val_acc_last"] - chance
+    # when the network started to learn (first record ONSET_POINTS above chance; nan: not yet),
+    # and the share of the records so far spent near chance: late learners and never-learners
+    with np.errstate(invalid="ignore"):
+        up = seen & (acc > chance[:, None] + ONSET_POINTS)
+        near = seen & (np.abs(acc - chance[:, None]) <= 2.0)
+    f["onset_epoch"] = np.where(up.any(axis=1), arrays.epoch[np.argmax(up, axis=1)], np.nan)
+    with np.errstate(all="ignore"):
+        f["at_chance_share"] = near.sum(axis=1) / seen.sum(axis=1)
     for w in (1, 2, 5):
         f[f"slope_{w}"] = _slope(E, acc, seen & (E > cut - w - 1e-9))
     f["val_loss_last"] = _last(vl, seen)
@@ -372,6 +381,9 @@ def _tree_predict(t: dict, X: np.ndarray) -> np.ndarray:
 def _fit_quantile(X, y, q, seed):
     from sklearn.ensemble import HistGradientBoostingRegressor
     from threadpoolctl import threadpool_limits
+    # a feature that is nan in every training row (train_acc gaps of the published tables, which
+    # have no train_acc) would break the binning: make it a constant, which is never split on
+    X = np.where(np.isnan(X).all(axis=0), 0.0, X)
     m = HistGradientBoostingRegressor(loss="quantile", quantile=q, random_state=seed, **BOOSTING)
     # one OpenMP thread: on a busy machine more threads made a fit 20x slower (spin-waiting),
     # and the benchmarks parallelise over folds instead
