@@ -163,7 +163,7 @@ def plot_savings_regret(stopping: pd.DataFrame):
     if stopping is None or len(stopping) == 0:
         fig, ax = plt.subplots(figsize=(7, 3))
         return _empty(fig, ax, "no early-stopping replay to show (too few networks)")
-    _need(stopping, ("rule", "method", "param", "savings", "regret", "recall"), "plot_savings_regret")
+    _need(stopping, ("rule", "method", "param", "savings", "regret", "recall", "n_networks"), "plot_savings_regret")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     methods = _methods(stopping)
     col = _colours(methods)
@@ -173,7 +173,7 @@ def plot_savings_regret(stopping: pd.DataFrame):
             s = stopping[(stopping["rule"] == rule) & (stopping["method"] == m)].sort_values("savings")
             if s.empty:
                 continue
-            label = f"{METHOD_LABELS.get(m, m)}, {styles[rule][2]}"
+            label = f"{METHOD_LABELS.get(m, m)} (n={int(s['n_networks'].max())}), {styles[rule][2]}"
             axes[0].plot(100 * s["savings"], s["regret"], ls=ls, marker=mk, ms=4, color=col[m], label=label)
             axes[1].plot(100 * s["savings"], 100 * s["recall"], ls=ls, marker=mk, ms=4, color=col[m])
     axes[0].set_xlabel("training epochs saved (%)")
@@ -183,8 +183,7 @@ def plot_savings_regret(stopping: pd.DataFrame):
     axes[1].set_ylabel("true top 10 trained to the end (%)")
     axes[1].set_title("Are the best networks kept?")
     axes[0].legend(fontsize=7, loc="upper left")
-    n = int(stopping["n_networks"].max()) if "n_networks" in stopping.columns else None
-    fig.suptitle(f"Replayed searches over {n} networks" if n else "Replayed searches", fontsize=10)
+    fig.suptitle("Replayed searches (n: networks replayed; PENGUIN may run on a sample)", fontsize=10)
     fig.tight_layout()
     return fig
 
