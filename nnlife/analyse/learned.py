@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,21 +128,12 @@ def _last(Y, mask):
 
 
 def _nanstat(fn, Y, mask):
+    """A nan-aware reduction (np.nanmean, ...) of each row within ``mask`` (nan where empty)."""
     m = mask & np.isfinite(Y)
-    with np.errstate(all="ignore"), _quiet():
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)    # "mean of empty slice": nan, as meant
         out = fn(np.where(m, Y, np.nan), axis=1)
     return np.where(m.any(axis=1), out, np.nan)
-
-
-class _quiet:
-    def __enter__(self):
-        import warnings
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._w.__exit__(*exc)
 
 
 def _prefix_stats(arrays, rows, cut, target, chance):
