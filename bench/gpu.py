@@ -92,8 +92,9 @@ def _worker(env: dict, cfg: dict, dataset: str, device: str, counter, go, result
     try:
         t0 = time.perf_counter()
         data, source = _dataset(dataset, cfg["train_size"], cfg["val_size"])
-        # the first lifespan puts the data on the GPU and starts CUDA/cuDNN; done before the window
-        net, train = nnlife.sample(cfg["space"], dataset, seed=np.random.default_rng([SEED, 10**6]),
+        # a short warm-up lifespan (a `small` network, half an epoch) puts the data on the GPU and
+        # starts CUDA, cuBLAS and cuDNN, before the window
+        net, train = nnlife.sample("small", dataset, seed=np.random.default_rng([SEED, 10**6]),
                                    epochs=cfg["epochs"], train_size=cfg["train_size"], val_size=cfg["val_size"])
         nnlife.train_lifespan(net, train, data, device=device, until_epoch=train.eval_interval)
         results.put(("ready", {"pid": os.getpid(), "startup_s": time.perf_counter() - t0, "data": source}))
@@ -267,7 +268,7 @@ def markdown(res: dict, command: str) -> str:
     rows = []
     for c in res["cells"]:
         rows.append(f"| {c['dataset']} | {c['workers']} | {c['lifespans_per_gpu_hour']:,.0f} | "
-                    f"{c['achieved_flops_per_s'] / 1e12:.2f} | {c['peak_fraction']:.1%} | "
+                    f"{c['achieved_flops_per_s'] / 1e12:.3g} | {c['peak_fraction']:.1%} | "
                     f"{(c['peak_device_memory_b'] or 0) / gib:.1f} | "
                     f"{max((m or 0) for m in c['max_allocated_b_per_process']) / gib:.2f} | "
                     f"{c['lifespans_started']} | {c['startup_s_max']:.1f} |")
@@ -275,13 +276,13 @@ def markdown(res: dict, command: str) -> str:
            f"`{command}`: `{cfg['space']}`-space networks at full input size, {cfg['epochs']} epoch over "
            f"{cfg['train_size']:,} training images, validation on {cfg['val_size']:,}; W worker processes "
            f"on one GPU for a {cfg['window_s']:.0f} s window each (after start-up). Matmul peak "
-           f"({res['matmul']['n']}² fp32, TF32 off): {res['matmul']['flops_per_s'] / 1e12:.1f} TFLOP/s.", "",
+           f"({res['matmul']['n']}² fp32, TF32 off): {res['matmul']['flops_per_s'] / 1e12:.3g} TFLOP/s.", "",
            "| dataset | workers | lifespans / GPU-hour | TFLOP/s (analytic) | of matmul peak | "
            "peak GPU memory (GiB, device) | max allocated per process (GiB) | lifespans started | "
            "start-up s (slowest worker) |",
            "|---|---|---|---|---|---|---|---|---|", *rows, ""]
-    for c in res["cells"][:1]:
-        out.append(f"Data: {c['data']} (first cell); CIFAR-100 cells say the same in `gpu.json`.")
+    sources = {c["dataset"]: c["data"] for c in res["cells"]}
+    out.append("Data: " + "; ".join(f"{k}: {v}" for k, v in sources.items()) + ".")
     if res["skipped"]:
         out += ["", f"Skipped to stay within the time budget: {', '.join(res['skipped'])}."]
     out += ["", f"Total {res['total_s']:.0f} s; load average at the end "
