@@ -9,7 +9,7 @@ DATA ?= $(DEMO_BATCH)
 REPORTS ?= reports
 SAMPLES := tests/fixtures/original-format
 
-.PHONY: demo test report report-samples bench bench-quick venv data browser slurm clean-venv
+.PHONY: demo test report report-samples bench bench-quick venv data browser slurm lint clean-venv
 
 # --- set-up: create or update .venv, install nnlife with its test extra, register the kernel ------
 venv: $(STAMP)
@@ -34,8 +34,13 @@ slurm:
 	bash scripts/start-slurm.sh >/dev/null || echo "make: scripts/start-slurm.sh failed; tests/test_engine_slurm.py will fail"
 
 # --- the two commands -----------------------------------------------------------------------------
-test: venv data browser slurm
+test: venv data browser slurm lint
 	$(PY) -m pytest
+
+# ruff: lint (pyflakes, pycodestyle, isort, bugbear, pyupgrade) and the one code format
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 demo: venv data
 	mkdir -p $(REPORTS)

@@ -109,7 +109,7 @@ def write_tables(folder: Path, n: int, seed: int = 0) -> dict:
     Networks and training settings are drawn from the ``paper`` search space (so every table
     describes a network nnlife can build); ids look like the published ones.
     """
-    from nnlife.space import sample
+    from nnlife.generate.sampling import sample
     from nnlife.table import Lifespan, curve_frame, format_table
 
     rng = np.random.default_rng(seed)
@@ -142,7 +142,7 @@ def run(mode: str) -> dict:
     """Analysis at dataset scale: catalog (first build, cached), Domhan fits, shape labels."""
     import pandas as pd
 
-    from nnlife.catalog import CACHE_DIRNAME, catalog, load_catalog
+    from nnlife.analyse.catalog import CACHE_DIRNAME, catalog, load_catalog
     from nnlife.curves import fit_curves
 
     try:

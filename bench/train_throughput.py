@@ -75,7 +75,7 @@ FASHION_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
 def pick_network(space: str, dataset: str = "FashionMNIST", n: int = N_CANDIDATES):
     """(seed, NetSpec, TrainSpec) of the network with the median forward FLOPs among the samples
     of ``space`` with seeds 0..n-1: a typical network of the space, not a hand-picked one."""
-    from nnlife.space import sample
+    from nnlife.generate.sampling import sample
 
     flops = [sample(space, dataset=dataset, seed=s)[0].flops_per_image for s in range(n)]
     seed = int(np.argsort(flops, kind="stable")[n // 2])
@@ -138,7 +138,7 @@ def plain_loop(net, train, train_set, val_set, num_workers: int = 0, device: str
     from torch import nn
     from torch.utils.data import DataLoader
 
-    from nnlife.build import build
+    from nnlife.generate.network import build
 
     g = torch.Generator().manual_seed(train.seed)
     loader = DataLoader(train_set, batch_size=train.batch_size, shuffle=True, generator=g,
@@ -203,7 +203,7 @@ def lightning_run(net, train, train_set, val_set, log_dir: Path, accelerator: st
     from torch import nn
     from torch.utils.data import DataLoader
 
-    from nnlife.build import build
+    from nnlife.generate.network import build
 
     class LitNet(L.LightningModule):
         def __init__(self):
@@ -260,7 +260,7 @@ def bare_steps(net, train, data) -> dict:
     import torch
     from torch import nn
 
-    from nnlife.build import build
+    from nnlife.generate.network import build
 
     model = build(net, generator=_weights_generator(train))
     opt = _optimizer(model, train)

@@ -41,5 +41,3 @@ CURVE_TO_FILE = {v: k for k, v in FILE_TO_CURVE.items()}
 STATUS_COMPLETE = "complete"   # every planned row was recorded
 STATUS_DIVERGED = "diverged"   # a non-finite training loss stopped training early
 STATUSES = (STATUS_COMPLETE, STATUS_DIVERGED)
-
-DATASETS = ("CIFAR100", "FashionMNIST", "SVHN")  # the original's spellings

@@ -1,7 +1,7 @@
 """Search spaces as data, and the sampler that reads them.
 
 ``PAPER`` follows the parameter families of the published dataset of 6000 random CNNs; its ranges
-cover the three published samples (../shared/fixtures/original-format):
+cover the three published samples (tests/fixtures/original-format):
 
 ==================  =========================  ==================================================
 parameter           PAPER                      why
@@ -34,18 +34,14 @@ weight decay        0 (p = 1/3) or             samples: 0, 5.5e-4, 0.016
 takes minutes on a 2-core CPU: 1 to 3 conv layers of 4 to 32 filters with small kernels, pooling
 by 2, 1 or 2 FC layers of up to 128 units, and training settings that usually learn.
 
-Layer by layer, the sampler draws each window only from the sizes that still fit the current
-feature map, so every sample is valid for the dataset's input size (no rejection loop).
+The sampler that reads a space is ``nnlife.generate.sampling.sample`` (``nnlife.sample``); this
+module is plain data, so the analysis side can hold and compare spaces without numpy or torch.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from .errors import ParameterError
-from .spec import DATASET_SHAPES, N_CLASSES, ConvLayer, NetSpec, Pool, TrainSpec, canonical_dataset
 
 
 @dataclass(frozen=True)
@@ -108,74 +104,5 @@ def get_space(space) -> SearchSpace:
     return found
 
 
-def _int(rng: np.random.Generator, low: int, high: int) -> int:
-    return int(rng.integers(low, high + 1)) if high >= low else int(low)
 
-
-def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
-    return float(math.exp(rng.uniform(math.log(low), math.log(high))))
-
-
-def _maybe_zero(rng, zero_prob: float, draw) -> float:
-    return 0.0 if rng.random() < zero_prob else draw()
-
-
-def sample(space="paper", dataset: str = "CIFAR100", seed: int | np.random.Generator = 0,
-           **train_fields) -> tuple[NetSpec, TrainSpec]:
-    """Draw one network and its training from ``space`` for ``dataset``.
-
-    ``seed``: an int or a numpy Generator; the same seed gives the same result. The TrainSpec's
-    own ``seed`` (weights, data order, dropout) is drawn too, in [0, 2**32) like the original's
-    ``random_seed``. ``train_fields`` override TrainSpec fields (epochs, eval_interval,
-    train_size, ...). Raises ParameterError for an unknown space or dataset.
-    """
-    space = get_space(space)
-    try:
-        dataset = canonical_dataset(dataset)
-    except ValueError as e:
-        raise ParameterError(str(e)) from None
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    c, h, w = DATASET_SHAPES[dataset]
-    size = min(h, w)
-
-    dropout_on = rng.random() >= space.dropout_zero_prob
-    conv_rate = float(rng.uniform(*space.dropout_rate)) if dropout_on else 0.0
-    fc_rate = float(rng.uniform(*space.dropout_rate)) if dropout_on else 0.0
-    layers = []
-    for _ in range(_int(rng, *space.conv_layers)):
-        # kernel first: any kernel that the largest padding can fit; then a padding that fits it
-        k = _int(rng, space.kernel[0], min(space.kernel[1], size + 2 * space.padding[1]))
-        p = _int(rng, max(space.padding[0], math.ceil((k - size) / 2)), space.padding[1])
-        s = _int(rng, *space.stride)
-        size = (size + 2 * p - k) // s + 1
-        pool = None
-        if rng.random() < space.pool_prob:
-            # any pool kernel fits: padding up to pk // 2 always reaches it (pk - 2*(pk//2) <= 1)
-            pk = _int(rng, *space.pool_kernel)
-            pp = _int(rng, max(0, math.ceil((pk - size) / 2)), pk // 2)
-            ps = _int(rng, *space.pool_stride)
-            pool = Pool(pk, ps, pp)
-            size = (size + 2 * pp - pk) // ps + 1
-        drop = conv_rate > 0 and rng.random() < space.dropout_layer_prob
-        layers.append(ConvLayer(_int(rng, *space.filters), k, s, p, pool, drop))
-    n_fc = _int(rng, *space.fc_layers)
-    hidden = [_int(rng, *space.fc_units) for _ in range(n_fc - 1)]
-    flags = [fc_rate > 0 and rng.random() < space.dropout_layer_prob for _ in hidden]
-    net = NetSpec(input_shape=(c, h, w), conv=tuple(layers), fc=tuple(hidden) + (N_CLASSES[dataset],),
-                  fc_dropout=tuple(flags), conv_dropout_rate=conv_rate, fc_dropout_rate=fc_rate)
-    train = TrainSpec(
-        dataset=dataset,
-        batch_size=_int(rng, *space.batch_size),
-        learning_rate=_log_uniform(rng, *space.learning_rate),
-        momentum=_maybe_zero(rng, space.momentum_zero_prob, lambda: _log_uniform(rng, *space.momentum)),
-        dampening=_maybe_zero(rng, space.dampening_zero_prob, lambda: float(rng.uniform(*space.dampening))),
-        weight_decay=_maybe_zero(rng, space.weight_decay_zero_prob,
-                                 lambda: _log_uniform(rng, *space.weight_decay)),
-        seed=int(rng.integers(0, 2**32)),
-    )
-    if train_fields:
-        train = train.replace(**train_fields)
-    return net, train
-
-
-__all__ = ["SearchSpace", "PAPER", "SMALL", "SPACES", "get_space", "sample"]
+__all__ = ["SearchSpace", "PAPER", "SMALL", "SPACES", "get_space"]

@@ -18,12 +18,8 @@ import hashlib
 import math
 from dataclasses import asdict, dataclass, fields
 
-from .columns import DATASETS
+from .datasets import DATASET_SHAPES, N_CLASSES, canonical_name
 from .errors import SpecError
-
-# Input shape (channels, height, width) and class count of each dataset, as the original used them.
-DATASET_SHAPES = {"CIFAR100": (3, 32, 32), "FashionMNIST": (1, 28, 28), "SVHN": (3, 32, 32)}
-N_CLASSES = {"CIFAR100": 100, "FashionMNIST": 10, "SVHN": 10}
 
 # layer_types bits (see nnlife.original for the evidence from the published tables)
 BIT_UNKNOWN = 1   # meaning unknown; kept raw, not used by build
@@ -31,15 +27,15 @@ BIT_POOL = 2      # a pooling layer follows this conv layer
 BIT_DROPOUT = 4   # a dropout layer (conv dropout rate) follows this conv layer
 
 
-def canonical_dataset(name: str) -> str:
-    """The original spelling of a dataset name, matched case-insensitively.
+# The registry's one name matcher, under the name spec users know; it raises UnknownDatasetError,
+# a SpecError (and a ParameterError).
+canonical_dataset = canonical_name
 
-    Raises SpecError naming the known datasets when ``name`` is none of them.
-    """
-    for known in DATASETS:
-        if str(name).lower().replace("-", "").replace("_", "") == known.lower():
-            return known
-    raise SpecError(f"unknown dataset {name!r}: use one of {', '.join(DATASETS)}")
+
+def net_id(canonical: str) -> str:
+    """The short stable id of a network from its canonical string: 'n' + the first 10 hex digits
+    of its SHA-1 (``NetSpec.id``)."""
+    return "n" + hashlib.sha1(canonical.encode()).hexdigest()[:10]
 
 
 def _check_int(name: str, value, low: int) -> None:
@@ -151,8 +147,9 @@ class NetSpec:
         self.feature_shapes()  # raises SpecError when the feature map collapses
 
     # --- shapes and counts -------------------------------------------------------------------
-    def feature_shapes(self) -> list[tuple[int, int, int]]:
-        """(C, H, W) after each conv layer including its pooling; raises SpecError on collapse."""
+    def layer_shapes(self) -> list[tuple[tuple[int, int, int], tuple[int, int, int]]]:
+        """(C, H, W) right after each convolution and after its pooling, per conv layer: the one
+        feature-map computation (raises SpecError where the map collapses below 1x1)."""
         c, h, w = self.input_shape
         shapes = []
         for i, layer in enumerate(self.conv, start=1):
@@ -160,15 +157,19 @@ class NetSpec:
                 raise SpecError(f"conv layer {i}: kernel {layer.kernel} is larger than the padded "
                                 f"input {h}x{w} + 2*{layer.padding}; the feature map collapses below 1x1")
             h, w = (out_size(s, layer.kernel, layer.stride, layer.padding) for s in (h, w))
+            conv_shape = (layer.filters, h, w)
             if layer.pool is not None:
                 p = layer.pool
                 if h + 2 * p.padding < p.kernel or w + 2 * p.padding < p.kernel:
                     raise SpecError(f"conv layer {i}: pool kernel {p.kernel} is larger than the padded "
                                     f"feature map {h}x{w} + 2*{p.padding}; it collapses below 1x1")
                 h, w = (out_size(s, p.kernel, p.stride, p.padding) for s in (h, w))
-            c = layer.filters
-            shapes.append((c, h, w))
+            shapes.append((conv_shape, (layer.filters, h, w)))
         return shapes
+
+    def feature_shapes(self) -> list[tuple[int, int, int]]:
+        """(C, H, W) after each conv layer including its pooling; raises SpecError on collapse."""
+        return [pooled for _, pooled in self.layer_shapes()]
 
     @property
     def flat_features(self) -> int:
@@ -201,7 +202,7 @@ class NetSpec:
         dropout are not counted (FlopCounterMode counts only the matmul/convolution ops).
         """
         total, cin = 0, self.input_shape[0]
-        for (_, h, w), layer in self._conv_out_shapes():
+        for ((_, h, w), _), layer in zip(self.layer_shapes(), self.conv):
             total += 2 * layer.kernel * layer.kernel * cin * layer.filters * h * w
             cin = layer.filters
         fin = self.flat_features
@@ -209,16 +210,6 @@ class NetSpec:
             total += 2 * fin * units
             fin = units
         return total
-
-    def _conv_out_shapes(self):
-        """Shapes right after each convolution (before its pooling), paired with the layer."""
-        c, h, w = self.input_shape
-        for layer in self.conv:
-            h, w = (out_size(s, layer.kernel, layer.stride, layer.padding) for s in (h, w))
-            yield (layer.filters, h, w), layer
-            if layer.pool is not None:
-                p = layer.pool
-                h, w = (out_size(s, p.kernel, p.stride, p.padding) for s in (h, w))
 
     def receptive_field(self) -> int:
         """Side, in input pixels, of the receptive field of one unit of the last feature map."""
@@ -260,7 +251,7 @@ class NetSpec:
     @property
     def id(self) -> str:
         """Short stable id: 'n' + the first 10 hex digits of SHA-1 of the canonical string."""
-        return "n" + hashlib.sha1(self.canonical().encode()).hexdigest()[:10]
+        return net_id(self.canonical())
 
     def to_dict(self) -> dict:
         """Plain JSON-able dict; ``NetSpec.from_dict(d)`` rebuilds an equal spec."""
@@ -281,7 +272,7 @@ class NetSpec:
 
     def for_dataset(self, dataset: str) -> "NetSpec":
         """Check that this spec fits ``dataset`` (input shape and class count); return self."""
-        name = canonical_dataset(dataset)
+        name = canonical_name(dataset)
         if self.input_shape != DATASET_SHAPES[name]:
             raise SpecError(f"this network expects input {self.input_shape}, but {name} images are "
                             f"{DATASET_SHAPES[name]}; sample or build the spec for {name}")
@@ -321,7 +312,7 @@ class TrainSpec:
     precision: str = "fp32"           # arithmetic of training
 
     def __post_init__(self):
-        object.__setattr__(self, "dataset", canonical_dataset(self.dataset))
+        object.__setattr__(self, "dataset", canonical_name(self.dataset))
         _check_int("batch_size", self.batch_size, 1)
         for name in ("learning_rate", "momentum", "dampening", "weight_decay"):
             v = getattr(self, name)
@@ -385,4 +376,4 @@ class TrainSpec:
 
 
 __all__ = ["Pool", "ConvLayer", "NetSpec", "TrainSpec", "DATASET_SHAPES", "N_CLASSES",
-           "canonical_dataset", "out_size"]
+           "canonical_dataset", "net_id", "out_size"]

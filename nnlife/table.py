@@ -12,9 +12,7 @@ tools use, gets the 28 original columns back unchanged from either layout.
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -23,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns as C
+from .atomic import atomic_write
 from .errors import TableError
 from .original import columns_to_specs, fmt_number, parse_bool, spec_to_columns
 from .spec import NetSpec, TrainSpec
@@ -56,6 +55,8 @@ EXTRA_TRAIN_COLUMNS = {
     "device": ("device", str),
 }
 STATUS_COLUMN = "status"
+TABLE_SUFFIX = ".txt"           # a lifespan table is <id>.txt
+REPLAY_SUFFIX = ".replay.txt"   # a replay (nnlife reproduce) beside its table: <id>.replay.txt; not a lifespan
 
 
 @dataclass(frozen=True, eq=False)
@@ -294,7 +295,7 @@ def format_table(life: Lifespan, layout: str | None = None) -> str:
 
 
 def write_lifespan(life: Lifespan, path, layout: str | None = None, overwrite: bool = False) -> Path:
-    """Write ``life`` as one table at ``path``, atomically (temporary file, then rename).
+    """Write ``life`` as one table at ``path``, atomically (``nnlife.atomic.atomic_write``).
 
     ``layout``: "original" (exactly the 28 published columns) or "nnlife" (28 columns, then
     nnlife's extras); default: the layout ``life`` was read in, "nnlife" for new lifespans.
@@ -303,36 +304,13 @@ def write_lifespan(life: Lifespan, path, layout: str | None = None, overwrite: b
     """
     path = Path(path)
     text = format_table(life, layout)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists; nnlife does not overwrite a finished table "
-                              "(pass overwrite=True, or write elsewhere)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; tables are shared (e.g. on a cluster)
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)  # fails if path appeared meanwhile: never clobber a table
-            except FileExistsError:
-                raise FileExistsError(f"{path} appeared while it was being written; "
-                                      "nnlife does not overwrite a finished table") from None
-            except OSError:  # a filesystem without hard links: the exists check above must do
-                os.replace(tmp, path)
-            else:
-                os.unlink(tmp)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+        return atomic_write(path, text, overwrite=overwrite)
+    except FileExistsError as e:
+        raise FileExistsError(f"{e}; nnlife does not overwrite a finished table (pass overwrite=True, "
+                              "or write elsewhere)") from None
 
 
 __all__ = ["Lifespan", "TableRecord", "read_lifespan", "write_lifespan", "parse_table",
            "parse_record", "format_table",
-           "curve_frame"]
+           "curve_frame", "TABLE_SUFFIX", "REPLAY_SUFFIX"]

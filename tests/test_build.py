@@ -4,7 +4,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import nnlife
 from nnlife.errors import SpecError
-from nnlife.space import sample
+from nnlife.generate.sampling import sample
 
 
 def _flops(model, shape):

@@ -16,15 +16,15 @@ import pytest
 
 import nnlife
 from nnlife import columns as C
-from nnlife.catalog import CACHE_DIRNAME, cache_dir, catalog, find_tables, load_catalog
+from nnlife.analyse.catalog import CACHE_DIRNAME, cache_dir, catalog, find_tables, load_catalog
 from nnlife.errors import ParameterError
-from nnlife.space import sample
+from nnlife.generate.sampling import sample
 from nnlife.table import Lifespan, curve_frame, write_lifespan
 
 from conftest import FIXTURES
 
-# the module (``nnlife.catalog`` may be the function of that name, depending on import order)
-catmod = importlib.import_module("nnlife.catalog")
+# the module that parses the tables of a folder (``nnlife.catalog`` is the function)
+catmod = importlib.import_module("nnlife.analyse.cache")
 ORIGINAL = FIXTURES / "original-format"
 
 

@@ -6,7 +6,7 @@ import pytest
 import nnlife
 from nnlife.curves import synthetic_curves
 from nnlife.errors import ParameterError
-from nnlife.lifecycle import (LIFECYCLE_COLUMNS, generalization_gap, lifecycle, lifecycle_features,
+from nnlife.analyse.lifecycle import (LIFECYCLE_COLUMNS, generalization_gap, lifecycle, lifecycle_features,
                               pivot_curves)
 from nnlife.table import curve_frame
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nnlife import report
+from nnlife.cli import report as report_cli
+from nnlife.report import runner as report
 from nnlife.errors import ParameterError
 
 from conftest import FIXTURES, ROOT
@@ -183,7 +184,7 @@ def test_cli_passes_data_datasets_and_out(fresh_batch, cache_env, tmp_path, caps
 
     monkeypatch.setattr(report, "execute_notebook", fake_execute)
     p = argparse.ArgumentParser()
-    report.add_cli(p.add_subparsers())
+    report_cli.add_cli(p.add_subparsers())
     args = p.parse_args(["report", str(fresh_batch), str(ORIGINAL), "--out", str(tmp_path / "r"),
                          "--datasets", "SVHN", "cifar100"])
     assert args.func(args) == 0
@@ -241,7 +242,7 @@ def test_explorer_follows_the_choices(fresh_batch, cache_env):
     from nbformat.v4 import new_code_cell, new_notebook
     nb = new_notebook(cells=[
         new_code_cell("import nnlife.plots as P\n"
-                      "from nnlife.catalog import load_catalog\n"
+                      "from nnlife.analyse.catalog import load_catalog\n"
                       f"cat = load_catalog([{str(fresh_batch)!r}], warn=False)\n"
                       "w = P.explorer(cat.table, cat.curves, families=['pow3'])\n"
                       "(ds, shape), net, out = w.children[0].children, w.children[1], w.children[2]"),
@@ -280,11 +281,10 @@ def test_notebooks_are_stored_clean_with_a_parameters_cell(path):
 def test_analysis_side_never_imports_torch(fresh_batch, cache_env):
     code = ("import sys\n"
             "import nnlife.plots, nnlife.report\n"
-            "from nnlife.catalog import load_catalog\n"
+            "from nnlife.analyse.catalog import load_catalog\n"
             f"cat = load_catalog([{str(fresh_batch)!r}, {str(ORIGINAL)!r}], warn=False)\n"
             "import nnlife.structure as s; s.correlations(cat.table)\n"
-            "bad = [m for m in sys.modules if m == 'torch' or m.startswith(('torch.', 'nnlife.build', "
-            "'nnlife.train', 'nnlife.data', 'nnlife.batch', 'nnlife.space'))]\n"
+            "bad = [m for m in sys.modules if m == 'torch' or m.startswith(('torch.', 'nnlife.generate'))]\n"
             "print(len(cat)); assert not bad, bad\n")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-3000:]
@@ -316,7 +316,7 @@ def test_every_figure_is_labelled(fresh_batch, cache_env):
     import matplotlib.pyplot as plt
 
     from nnlife import plots
-    from nnlife.catalog import load_catalog
+    from nnlife.analyse.catalog import load_catalog
     from nnlife.curves import fit_curves
     from nnlife.predict import prediction_benchmark, summarize_predictions
     from nnlife.structure import correlations

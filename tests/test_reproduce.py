@@ -14,7 +14,9 @@ import nnlife.data
 from nnlife import columns as C
 from nnlife.batch import generate_batch
 from nnlife.errors import DatasetNotFoundError, ParameterError
-from nnlife.reproduce import Comparison, add_cli, plot_replay, reproduce
+from nnlife.cli.reproduce import add_cli
+from nnlife.generate.reproduce import Comparison, reproduce
+from nnlife.report.lifespan import plot_replay
 from nnlife.table import Lifespan
 
 from conftest import FIXTURES
@@ -149,7 +151,7 @@ def test_the_replay_figure_needs_no_torch(batch_table):
 
     replay = batch_table.with_name(batch_table.stem + ".replay.txt")
     reproduce(batch_table, device="cpu", epochs=0.5, replay_path=replay)
-    code = ("import sys, matplotlib\nmatplotlib.use('Agg')\nfrom nnlife.reproduce import plot_replay\n"
+    code = ("import sys, matplotlib\nmatplotlib.use('Agg')\nfrom nnlife.report.lifespan import plot_replay\n"
             f"fig = plot_replay({str(batch_table)!r}, {str(replay)!r})\n"
             "assert len(fig.axes[0].lines) == 2\nassert 'torch' not in sys.modules, 'torch imported'\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

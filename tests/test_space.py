@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from nnlife.errors import ParameterError
-from nnlife.space import PAPER, SMALL, sample
+from nnlife.generate.sampling import sample
+from nnlife.space import PAPER, SMALL
 from nnlife.spec import DATASET_SHAPES
 
 

@@ -8,7 +8,7 @@ import torch
 
 import nnlife
 from nnlife import columns as C
-from nnlife.build import build
+from nnlife.generate.network import build
 from nnlife.errors import ParameterError
 from nnlife.spec import ConvLayer, NetSpec, Pool, TrainSpec
 from nnlife.train import interval_bounds, train_lifespan

@@ -56,7 +56,7 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 INF = np.inf
 

@@ -36,10 +36,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from .columns import VAL_ACC
-from .errors import ParameterError
+from ..columns import VAL_ACC
+from ..errors import ParameterError
 from .families import Family, get_family, resolve_families
-from .lifecycle import pivot_curves
+from .long import pivot_curves
 
 X_PER_EPOCH = 2.0     # x = 2 * epoch: half-epoch steps, PENGUIN's x axis
 MAX_PARAMS = 4        # most parameters of any registered family: columns p0..p3 of fit tables
@@ -402,3 +402,22 @@ def predict_from_fits(fits: pd.DataFrame, epoch) -> np.ndarray:
             # x as a column: every row is evaluated at its own x
             out[pos] = fam.f(xx[pos][:, None], P)[:, 0]
     return out
+
+
+def best_families(fits: pd.DataFrame) -> pd.DataFrame:
+    """The family with the lowest AICc among the successful fits of each curve: id, family, aicc."""
+    missing = [c for c in ("id", "family", "aicc", "success") if c not in fits.columns]
+    if missing:
+        raise ParameterError(f"best_families needs the column(s) {missing}; pass a table from fit_curves")
+    ok = fits[fits["success"].astype(bool) & np.isfinite(fits["aicc"].astype(float))]
+    if ok.empty:
+        return pd.DataFrame(columns=["id", "family", "aicc"])
+    idx = ok.groupby("id", sort=False)["aicc"].idxmin()
+    return ok.loc[idx, ["id", "family", "aicc"]].reset_index(drop=True)
+
+
+def fitted_values(fit_row: pd.Series, epochs) -> np.ndarray:
+    """Values of one fitted family (a row of ``fit_curves``' table) at ``epochs`` (in epochs)."""
+    fam = get_family(fit_row["family"])
+    params = [float(fit_row[f"p{j}"]) for j in range(fam.n_params)]
+    return fam(X_PER_EPOCH * np.asarray(epochs, dtype=float), *params)

@@ -22,11 +22,11 @@ import pandas as pd
 from scipy.optimize import curve_fit
 from scipy.stats import spearmanr
 
-from .columns import EPOCH, VAL_ACC, VAL_LOSS
-from .errors import ParameterError
-from .families import PENGUIN_LOWER, PENGUIN_P0, PENGUIN_UPPER
+from ..columns import EPOCH, VAL_ACC, VAL_LOSS
+from ..errors import ParameterError
+from .families import DOMHAN, PENGUIN_LOWER, PENGUIN_P0, PENGUIN_UPPER
 from .fitting import X_PER_EPOCH, fit_curves, predict_from_fits
-from .lifecycle import ID, as_long
+from .long import ID, as_long
 
 PENGUIN_RESET_A = 199.99   # a fit whose a reaches this (the bound 200 less 0.01) restarts the count
 
@@ -142,8 +142,7 @@ def penguin_predict(epochs, val_acc, e_pred, n: int = 3, threshold: float = 0.5)
 
 # --- nnlife's predictor ----------------------------------------------------------------------------
 
-ENSEMBLE_FAMILIES = ("vap3", "pow3", "loglog_linear2", "hill3", "logpower3", "pow4", "mmf4",
-                     "exp4", "janoschek4", "weibull4", "ilog2")   # Domhan et al.'s 11
+ENSEMBLE_FAMILIES = DOMHAN   # Domhan et al.'s 11
 # The Domhan families with a finite asymptote: a more cautious ensemble for short cut-offs
 # (vap3 and loglog_linear2 grow without bound and can overshoot when the curve has not bent yet).
 SATURATING_FAMILIES = ("pow3", "logpower3", "hill3", "mmf4", "exp4", "janoschek4", "weibull4", "pow4")

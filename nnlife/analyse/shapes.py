@@ -33,11 +33,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .columns import TRAIN_LOSS, VAL_ACC, VAL_LOSS
-from .errors import ParameterError
-from .lifecycle import (ID, CurveArrays, as_long, finite_or_nan, last_index, nonfinite_rows,
-                        pivot_curves, quiet_nan_warnings, running_mean, take)
-from .spec import N_CLASSES, canonical_dataset
+from ..columns import TRAIN_LOSS, VAL_ACC, VAL_LOSS
+from ..datasets import N_CLASSES, canonical_name
+from ..errors import ParameterError
+from .long import (ID, CurveArrays, as_long, finite_or_nan, last_index, nonfinite_rows, pivot_curves,
+                   quiet_nan_warnings, running_mean, take)
 
 EVIDENCE = ("chance", "no_skill", "best_val_acc", "final_val_acc", "n_rows", "n_nonfinite",
             "n_large_drops", "val_loss_min_frac", "val_loss_rise", "train_loss_drop", "peak_drop",
@@ -76,7 +76,7 @@ class ShapeResult:
 
 def chance_for(dataset) -> float:
     """Chance level in percent (100 / classes) of a dataset name (any case)."""
-    return CHANCE[canonical_dataset(dataset)]
+    return CHANCE[canonical_name(dataset)]
 
 
 def _no_skill(a: CurveArrays, chance) -> tuple[np.ndarray, np.ndarray]:
@@ -91,7 +91,7 @@ def _no_skill(a: CurveArrays, chance) -> tuple[np.ndarray, np.ndarray]:
     if a.dataset is None:
         raise ParameterError("the no-learning test needs the chance level: pass chance= (percent), "
                              "dataset=, or curves with a 'dataset' column")
-    names = [canonical_dataset(d) for d in a.dataset]
+    names = [canonical_name(d) for d in a.dataset]
     c = np.array([CHANCE[d] for d in names])
     return c, np.maximum(c, np.array([MAJORITY[d] for d in names]))
 
@@ -124,7 +124,6 @@ def classify_arrays(a: CurveArrays, chance=None, **thresholds) -> pd.DataFrame:
         return pd.DataFrame(columns=[ID, "label", *EVIDENCE])
     ep, present = a.epoch, a.present
     va, vl, tl = finite_or_nan(a[VAL_ACC]), finite_or_nan(a[VAL_LOSS]), finite_or_nan(a[TRAIN_LOSS])
-    N = len(a.ids)
     last = last_index(present)
     n_rows = present.sum(axis=1)
     n_bad = nonfinite_rows(a).sum(axis=1)
@@ -204,7 +203,7 @@ def classify_shape(curve: pd.DataFrame, chance=None, dataset=None, **thresholds)
     df = as_long(curve)
     df = df.assign(**{ID: "curve"})
     if chance is None and dataset is not None:
-        df = df.assign(dataset=canonical_dataset(dataset))
+        df = df.assign(dataset=canonical_name(dataset))
     table = classify_shapes(df, chance=chance, **thresholds)
     if table.empty:   # no rows at all: nothing was recorded, as when training broke at once
         return ShapeResult("diverged", {k: (0 if k.startswith("n_") else np.nan) for k in EVIDENCE})

@@ -14,15 +14,15 @@ of magnitude) and their relation to accuracy is monotone at best, not linear.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import warnings
 
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError
-from .spec import N_CLASSES, NetSpec, TrainSpec
+from ..datasets import N_CLASSES
+from ..errors import ParameterError
+from ..spec import NetSpec, TrainSpec, net_id
 
 # --- features -----------------------------------------------------------------------------------
 # name -> axis label with unit. The order is the column order of the catalog's structure part;
@@ -162,7 +162,7 @@ def structure_features(net: NetSpec, train: TrainSpec) -> dict:
         "val_size": float("nan") if train.val_size is None else train.val_size,
         "lr_schedule": train.lr_schedule,
         "device": train.device,
-        "net_id": "n" + hashlib.sha1(canonical.encode()).hexdigest()[:10],  # = NetSpec.id (tested)
+        "net_id": net_id(canonical),  # = NetSpec.id, from the canonical string computed once
         "architecture": canonical,
     }
 
@@ -351,3 +351,34 @@ def extremes(table: pd.DataFrame, target: str = "final_val_acc", n: int = 5, by:
 __all__ = ["FEATURE_LABELS", "STRUCTURE_COLUMNS", "CORRELATION_FEATURES", "TARGET_LABELS",
            "DEFAULT_TARGETS", "POOLED", "CORRELATION_COLUMNS", "label", "structure_features",
            "bh_adjust", "correlations", "correlation_matrix", "extremes"]
+
+
+def spread_ids(table: pd.DataFrame, n: int = 6, column: str = "final_val_acc") -> list:
+    """``n`` ids spread over the range of ``column``: the networks at evenly spaced quantiles
+    (best, worst and between), for example figures that show the whole range."""
+    vals = pd.to_numeric(table[column], errors="coerce") if column in table.columns else None
+    if vals is None or not np.isfinite(vals).any():
+        return table["id"].head(n).tolist()
+    ranked = table.assign(_v=vals).dropna(subset=["_v"]).sort_values("_v", ascending=False)
+    pos = np.unique(np.round(np.linspace(0, len(ranked) - 1, min(n, len(ranked)))).astype(int))
+    return ranked["id"].iloc[pos].tolist()
+
+
+def strongest_features(corr: pd.DataFrame, target: str = "final_val_acc", n: int = 3,
+                       method: str = "spearman") -> list:
+    """The ``n`` features with the largest |r| (pooled, or partial when present) with ``target``."""
+    sub = corr[(corr["target"] == target) & (corr["scope"] == POOLED)]
+    pref = sub[sub["method"] == "partial_spearman"]
+    sub = pref if not pref.empty and pref["r"].notna().any() else sub[sub["method"] == method]
+    sub = sub[np.isfinite(sub["r"].astype(float))]
+    return sub.reindex(sub["r"].abs().sort_values(ascending=False).index)["feature"].head(n).tolist()
+
+
+def describe_network(table: pd.DataFrame, network_id: str) -> pd.DataFrame:
+    """One network's catalog row as a two-column table (what, value), labelled with units."""
+    row = table[table["id"] == network_id]
+    if row.empty:
+        raise ParameterError(f"no network with id {network_id!r} in the catalog")
+    r = row.iloc[0]
+    return pd.DataFrame({"what": [label(c) for c in row.columns], "value": [r[c] for c in row.columns]},
+                        index=list(row.columns))

@@ -1,26 +1,18 @@
-"""Learning curves: the family registry, fits, and synthetic curves for tests and benchmarks.
+"""Synthetic learning curves with a known shape, for tests, benchmarks and the prediction harness.
 
-The registry lives in ``nnlife.families`` and the fitting code in ``nnlife.fitting``; this module
-re-exports both, so that ``from nnlife.curves import fit_curve, FAMILIES`` is the one import
-people need. ``synthetic_curves`` draws realistic learning curves (long form) with a known shape,
-for tests, benchmarks and the prediction harness.
+``synthetic_curves`` draws realistic curves in long form (``nnlife.analyse.long``); each curve's
+``kind`` column says which shape it was drawn with, so classifiers and predictors can be scored.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from .columns import ELAPSED_S, EPOCH, TRAIN_ACC, TRAIN_LOSS, VAL_ACC, VAL_LOSS
-from .errors import ParameterError
-from .families import (ALIASES, DOMHAN, FAMILIES, LCDB, PENGUIN, Family, get_family,  # noqa: F401
-                       resolve_families)
-from .fitting import (FIT_COLUMNS, X_PER_EPOCH, FitResult, curve_matrix, fit_arrays,  # noqa: F401
-                      fit_curve, fit_curves, information_criteria, predict_from_fits)
+from ..columns import ELAPSED_S, EPOCH, TRAIN_ACC, TRAIN_LOSS, VAL_ACC, VAL_LOSS
+from ..datasets import N_CLASSES, NAMES
+from ..errors import ParameterError
 
-__all__ = ["ALIASES", "DOMHAN", "FAMILIES", "FIT_COLUMNS", "LCDB", "PENGUIN", "SYNTHETIC_KINDS",
-           "X_PER_EPOCH", "Family", "FitResult", "curve_matrix", "fit_arrays", "fit_curve",
-           "fit_curves", "get_family", "information_criteria", "predict_from_fits",
-           "resolve_families", "synthetic_curves"]
+__all__ = ["SYNTHETIC_KINDS", "synthetic_curves"]
 
 # Shapes that ``synthetic_curves`` draws, with their default probabilities.
 SYNTHETIC_KINDS = {
@@ -29,10 +21,9 @@ SYNTHETIC_KINDS = {
 }
 # Reachable validation accuracy (percent) of each dataset: (low, high) of the uniform draw.
 _CEILING = {"CIFAR100": (6.0, 50.0), "FashionMNIST": (70.0, 93.0), "SVHN": (25.0, 94.0)}
-_N_CLASSES = {"CIFAR100": 100, "FashionMNIST": 10, "SVHN": 10}
 
 
-def synthetic_curves(n: int, n_epochs: int = 40, seed=0, datasets=("CIFAR100", "FashionMNIST", "SVHN"),
+def synthetic_curves(n: int, n_epochs: int = 40, seed=0, datasets=tuple(sorted(NAMES)),
                      kinds=None) -> pd.DataFrame:
     """Draw ``n`` realistic learning curves in long form, each with a known shape.
 
@@ -75,7 +66,7 @@ def synthetic_curves(n: int, n_epochs: int = 40, seed=0, datasets=("CIFAR100", "
 
 
 def _one_curve(rng, t, ds, kind, cid):
-    K = _N_CLASSES[ds]
+    K = N_CLASSES[ds]
     chance = 100.0 / K
     lnK = np.log(K)
     lo, hi = _CEILING[ds]

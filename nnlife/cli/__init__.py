@@ -1,8 +1,9 @@
-"""The ``nnlife`` command line: ``nnlife generate``, ``nnlife report``, ``nnlife reproduce``.
+"""The ``nnlife`` command line: ``nnlife generate``, ``report``, ``reproduce`` and ``data``.
 
-Each subcommand lives with the function it calls: the module named below defines
-``add_cli(subparsers)``, which adds its parser and sets ``func`` (args -> exit code). Those modules
-import torch only when a command runs, so ``nnlife --help`` is fast.
+Each command is one module of this package (``COMMANDS``) that defines ``add_cli(subparsers)``,
+which adds its parser and sets ``func`` (args -> exit code). The modules import torch only when
+a command runs, so ``nnlife --help`` is fast. An ``NnlifeError`` ends a command with one line on
+stderr and exit status 2.
 """
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import argparse
 import importlib
 import sys
 
-from . import __version__
-from .errors import NnlifeError
+from .. import __version__
+from ..errors import NnlifeError
 
-COMMANDS = ("batch", "report", "reproduce")  # modules in nnlife/ that define add_cli(subparsers)
+COMMANDS = ("generate", "report", "reproduce", "data")  # modules of nnlife.cli, in --help order
 
 
 def parser() -> argparse.ArgumentParser:
@@ -22,7 +23,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"nnlife {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f".{name}", __package__).add_cli(sub)
+        importlib.import_module(f".{name}", __name__).add_cli(sub)
     return p
 
 
@@ -35,5 +36,4 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+__all__ = ["COMMANDS", "main", "parser"]

@@ -6,34 +6,25 @@ the model and optimizer state (momentum buffers), torch's global generator insid
 order needs no state: each epoch's permutation comes from its own generator (``nnlife.train``).
 A resumed run therefore gives the same losses and accuracies as one never interrupted.
 
-Files are written atomically (temporary file, then rename), so a kill while saving leaves the
-previous checkpoint. A checkpoint that is torn, of another format, or of another network or
+Files are written atomically (``nnlife.atomic``), so a kill while saving leaves the previous
+checkpoint. A checkpoint that is torn, of another format, or of another network or
 training spec is ignored (``load_checkpoint`` returns None) and training starts from the beginning.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from .spec import NetSpec, TrainSpec
+from ..atomic import atomic_write
+from ..spec import NetSpec, TrainSpec
 
 CHECKPOINT_FORMAT = 1   # version of the file's layout; other versions are ignored
 
 
 def atomic_save(obj, path) -> Path:
-    """``torch.save(obj)`` to ``path`` through a temporary file and a rename; returns the path."""
+    """``torch.save(obj)`` to ``path`` atomically (``nnlife.atomic``); returns the path."""
     import torch
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return atomic_write(path, write=lambda f: torch.save(obj, f))
 
 
 def save_checkpoint(path, net: NetSpec, train: TrainSpec, rows: list[dict], elapsed_s: float,

@@ -1,23 +1,9 @@
-"""Datasets as in-memory uint8 tensors: registry, finding the files, checksums, subsets, cache.
+"""Datasets as in-memory uint8 tensors: checksums, parsing, class-stratified subsets, a cache.
 
-``load_dataset("FashionMNIST")`` finds the official files, checks their MD5 sums, reads them with
-``nnlife.readers`` (no per-image decoding) and returns a ``Dataset`` whose images are one uint8
-tensor N x C x H x W per split. A process loads each dataset once (``_CACHE``) and every lifespan it
-trains shares the same tensors.
-
-Where the files are looked for, in this order (the first place that holds every file wins):
-1. the ``root`` argument;
-2. the ``NNLIFE_DATA`` environment variable (one folder, or several separated by ``os.pathsep``);
-3. ``data/datasets`` under the current working directory, then ``data/datasets`` under the nnlife
-   checkout (``REPO_ROOT``, the folder above the package; skipped when it is the same folder);
-4. well-known system locations (``SYSTEM_LOCATIONS``): Debian's package ``dataset-fashion-mnist``
-   installs the four official Fashion-MNIST files, gzipped, in ``/usr/share/datasets/fashion-mnist``;
-5. with ``download=True``: torchvision's own downloader, into ``download_root(root)``.
-Under places 1-3 and 5 the files are expected in torchvision's layout (``FashionMNIST/raw/`` with
-the IDX files gzipped or not, ``cifar-100-python/train`` and ``test``, ``train_32x32.mat`` and
-``test_32x32.mat`` directly in the root), so a folder that torchvision downloaded into works as it
-is. When nothing works, ``DatasetNotFoundError`` names the dataset, every place and path looked at,
-and the commands that fix it.
+``load_dataset("FashionMNIST")`` finds the official files (``nnlife.generate.locate``), checks their
+MD5 sums, reads them with ``nnlife.generate.readers`` (no per-image decoding) and returns a
+``Dataset`` whose images are one uint8 tensor N x C x H x W per split. A process loads each
+dataset once (``_CACHE``) and every lifespan it trains shares the same tensors.
 
 Checksums: ``verify=True`` compares the MD5 of each file's *decompressed* content with the official
 sum (the official files are uncompressed for CIFAR-100 and SVHN; for Fashion-MNIST the sums are
@@ -27,15 +13,13 @@ after their sum matched, or when the caller trusts them with ``verify=False``. A
 fail the check is an error (``ChecksumError``), not skipped: a damaged copy is never silently
 replaced by another one.
 
-Run ``python -m nnlife.data NAME`` to check that a dataset is there (exit 0) or print the error
-(exit 2); ``--download`` fetches it with torchvision first when it is missing.
+``nnlife data NAME`` (``nnlife.cli.data``) checks that a dataset is there (exit 0) or prints the
+error (exit 2); ``--download`` fetches it with torchvision first when it is missing.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,318 +27,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nnlife import readers
-from nnlife.errors import ChecksumError, DatasetNotFoundError, ParameterError
+from ..datasets import DATASETS, DataFile, DatasetInfo, canonical_name, holdout_size
+from ..errors import ChecksumError, DatasetFormatError, ParameterError
+from . import readers
+from .locate import Located, locate_dataset
 
 if TYPE_CHECKING:  # torch is imported when a dataset is first loaded, not with this module
     import torch
 
 __all__ = [
-    "DATASETS",
     "Dataset",
-    "DatasetInfo",
-    "DataFile",
     "load_dataset",
     "ensure_dataset",
-    "locate_dataset",
-    "Located",
-    "download_root",
     "stratified_subset",
     "clear_cache",
-    "canonical_name",
 ]
-
-# ---------------------------------------------------------------------------------------------
-# Registry: the three datasets, their official file names and MD5 sums
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DataFile:
-    """One official file of a dataset."""
-
-    name: str  # official file name, uncompressed ("train-images-idx3-ubyte", "train_32x32.mat")
-    md5: str  # MD5 (hex) of the official, uncompressed content
-    split: str  # "train" or "test": the official split the file belongs to
-    part: str  # "images", "labels" or "both" (a file holding images and labels)
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """What nnlife knows about one dataset: shape, classes, files and where torchvision puts them."""
-
-    name: str  # canonical spelling, as in the original dataset's `dataset` column
-    n_classes: int  # number of classes (labels are 0..n_classes-1)
-    input_shape: tuple[int, int, int]  # channels, height, width (pixels)
-    n_train: int  # images in the official training split
-    n_test: int  # images in the official test split
-    subdir: str  # folder of the files under a root, in torchvision's layout ("" = the root itself)
-    gzip_ok: bool  # whether "<name>.gz" is accepted in place of "<name>"
-    files: tuple[DataFile, ...]  # the official files
-    torchvision_class: str  # name of the torchvision.datasets class that downloads it
-
-
-# Fashion-MNIST sums are those of the decompressed official IDX files (the fixture README lists
-# them; they equal what torchvision checks after extraction). CIFAR-100 and SVHN sums are the
-# per-file sums in torchvision's CIFAR100.train_list/test_list and SVHN.split_list (torchvision
-# 0.29, torchvision/datasets/cifar.py and svhn.py).
-DATASETS: dict[str, DatasetInfo] = {
-    "FashionMNIST": DatasetInfo(
-        name="FashionMNIST",
-        n_classes=10,
-        input_shape=(1, 28, 28),
-        n_train=60000,
-        n_test=10000,
-        subdir="FashionMNIST/raw",
-        gzip_ok=True,
-        files=(
-            DataFile("train-images-idx3-ubyte", "f4a8712d7a061bf5bd6d2ca38dc4d50a", "train", "images"),
-            DataFile("train-labels-idx1-ubyte", "9018921c3c673c538a1fc5bad174d6f9", "train", "labels"),
-            DataFile("t10k-images-idx3-ubyte", "8181f5470baa50b63fa0f6fddb340f0a", "test", "images"),
-            DataFile("t10k-labels-idx1-ubyte", "15d484375f8d13e6eb1aabb0c3f46965", "test", "labels"),
-        ),
-        torchvision_class="FashionMNIST",
-    ),
-    "CIFAR100": DatasetInfo(
-        name="CIFAR100",
-        n_classes=100,
-        input_shape=(3, 32, 32),
-        n_train=50000,
-        n_test=10000,
-        subdir="cifar-100-python",
-        gzip_ok=False,
-        files=(
-            DataFile("train", "16019d7e3df5f24257cddd939b257f8d", "train", "both"),
-            DataFile("test", "f0ef6b0ae62326f3e7ffdfab6717acfc", "test", "both"),
-        ),
-        torchvision_class="CIFAR100",
-    ),
-    "SVHN": DatasetInfo(
-        name="SVHN",
-        n_classes=10,
-        input_shape=(3, 32, 32),
-        n_train=73257,
-        n_test=26032,
-        subdir="",
-        gzip_ok=False,
-        files=(
-            DataFile("train_32x32.mat", "e26dedcc434d2e4c54c9b2d4a06d8373", "train", "both"),
-            DataFile("test_32x32.mat", "eb5a983be6a315427106f1b164d9cef3", "test", "both"),
-        ),
-        torchvision_class="SVHN",
-    ),
-}
-
-# ---------------------------------------------------------------------------------------------
-# Where to look (module constants, so tests and unusual installs can point them elsewhere)
-# ---------------------------------------------------------------------------------------------
-
-ENV_VAR = "NNLIFE_DATA"  # environment variable naming data roots (os.pathsep-separated)
-LOCAL_DATA_DIR = Path("data") / "datasets"  # relative to the cwd and to REPO_ROOT
-REPO_ROOT = Path(__file__).resolve().parents[1]  # the nnlife checkout (the folder above nnlife/)
-
-# Dataset -> ((folder, what put it there), ...). Files there lie flat (no torchvision layout).
-SYSTEM_LOCATIONS: dict[str, tuple[tuple[Path, str], ...]] = {
-    "FashionMNIST": (
-        (Path("/usr/share/datasets/fashion-mnist"), "Debian package dataset-fashion-mnist"),
-    ),
-}
-
-# Dataset -> Debian package that installs it into SYSTEM_LOCATIONS (named in the fix).
-DEBIAN_PACKAGES: dict[str, str] = {"FashionMNIST": "dataset-fashion-mnist"}
-
-# Holdout size when val_source="train" and val_size is None: the size of the original's
-# validation pass (about 10,000 images, see ../shared/fixtures/README.md), at most 1/6 of the
-# training split (which is exactly 10,000 for Fashion-MNIST).
-DEFAULT_HOLDOUT = 10000
-
-
-def canonical_name(name: str) -> str:
-    """Return the canonical spelling of a dataset name, matched case-insensitively.
-
-    Raises ``ParameterError`` naming the known datasets when ``name`` is none of them.
-    """
-    if isinstance(name, str):
-        for canonical in DATASETS:
-            if canonical.lower() == name.strip().lower():
-                return canonical
-    raise ParameterError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
-
-
-# ---------------------------------------------------------------------------------------------
-# Finding the files
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Place:
-    """One folder to look in."""
-
-    label: str  # where it came from, for the error message ("root argument", "NNLIFE_DATA", ...)
-    root: Path  # the root folder
-    flat: bool  # True: files directly in root; False: torchvision's layout under root
-
-
-def _file_dir(info: DatasetInfo, place: _Place) -> Path:
-    return place.root if place.flat or not info.subdir else place.root / info.subdir
-
-
-def _candidates(info: DatasetInfo, place: _Place, f: DataFile) -> list[Path]:
-    # Uncompressed first: torchvision keeps both after extracting and the plain file reads faster.
-    base = _file_dir(info, place) / f.name
-    return [base, base.with_name(f.name + ".gz")] if info.gzip_ok else [base]
-
-
-def _env_roots() -> list[Path]:
-    value = os.environ.get(ENV_VAR, "")
-    return [Path(p).expanduser() for p in value.split(os.pathsep) if p.strip()]
-
-
-def download_root(root: str | os.PathLike | None = None) -> Path:
-    """Folder that ``download=True`` downloads into.
-
-    ``root`` if given; else the first folder in ``NNLIFE_DATA``; else ``data/datasets`` under the
-    nnlife checkout when nnlife runs from a source checkout (``REPO_ROOT/pyproject.toml`` exists),
-    so notebooks running in ``notebooks/`` share it; else ``data/datasets`` under the cwd.
-    """
-    if root is not None:
-        return Path(root).expanduser()
-    env = _env_roots()
-    if env:
-        return env[0]
-    if (REPO_ROOT / "pyproject.toml").is_file():
-        return REPO_ROOT / LOCAL_DATA_DIR
-    return Path.cwd() / LOCAL_DATA_DIR
-
-
-def _places(info: DatasetInfo, root: str | os.PathLike | None) -> list[_Place]:
-    places: list[_Place] = []
-    if root is not None:
-        places.append(_Place("root argument", Path(root).expanduser(), False))
-    places += [_Place(ENV_VAR, p, False) for p in _env_roots()]
-    places.append(_Place(f"{LOCAL_DATA_DIR} under the current directory", Path.cwd() / LOCAL_DATA_DIR, False))
-    places.append(_Place(f"{LOCAL_DATA_DIR} under the nnlife checkout", REPO_ROOT / LOCAL_DATA_DIR, False))
-    places += [_Place(what, folder, True) for folder, what in SYSTEM_LOCATIONS.get(info.name, ())]
-    unique, seen = [], set()
-    for p in places:  # the same folder twice (cwd = checkout, say) is looked at once
-        key = (os.path.abspath(p.root), p.flat)
-        if key not in seen:
-            seen.add(key)
-            unique.append(p)
-    return unique
-
-
-def _look(info: DatasetInfo, place: _Place) -> tuple[dict[str, Path], list[str]]:
-    """Return (file name -> path found, lines saying what is missing) for one place."""
-    found: dict[str, Path] = {}
-    missing: list[str] = []
-    for f in info.files:
-        cands = _candidates(info, place, f)
-        hit = next((c for c in cands if c.is_file()), None)
-        if hit is None:
-            missing.append(f"missing {cands[0]}" + (" (or .gz)" if len(cands) > 1 else ""))
-        else:
-            found[f.name] = hit
-    return found, missing
-
-
-@dataclass(frozen=True)
-class Located:
-    """Where a dataset's files are (returned by ``locate_dataset``)."""
-
-    root: Path  # the root folder the files were found under
-    paths: dict[str, Path]  # official file name -> path of the file to read
-
-
-def _fix_lines(info: DatasetInfo, root: str | os.PathLike | None) -> list[str]:
-    lines = []
-    if info.name in DEBIAN_PACKAGES:
-        lines.append(
-            f"on Debian or Ubuntu: sudo apt-get install {DEBIAN_PACKAGES[info.name]}"
-            f"   (or, in the nnlife checkout: bash scripts/get-data.sh {info.name})"
-        )
-    cli_root = f" --root {root}" if root is not None else ""
-    py_root = f", root={str(root)!r}" if root is not None else ""
-    lines.append(
-        f"download it with torchvision (needs the internet): python -m nnlife.data --download "
-        f"{info.name}{cli_root}   or in Python: nnlife.load_dataset({info.name!r}{py_root}, "
-        f"download=True)   (saves under {download_root(root)})"
-    )
-    layout = f"{info.subdir}/" if info.subdir else "directly in the folder: "
-    names = ", ".join(f.name + (" (or .gz)" if info.gzip_ok else "") for f in info.files)
-    lines.append(
-        f"if you have a copy: put it in torchvision's layout ({layout}{names}) under a folder and "
-        f"pass root='that folder' or set {ENV_VAR}=that folder"
-    )
-    return lines
-
-
-def locate_dataset(name: str, root: str | os.PathLike | None = None, download: bool = False) -> Located:
-    """Find every official file of ``name``; download them with torchvision if asked and needed.
-
-    Returns the first place (in the documented order) that holds every file. Raises
-    ``DatasetNotFoundError`` naming the dataset, each place and exact path looked at, and the
-    commands that fix it; ``ParameterError`` for an unknown name.
-    """
-    info = DATASETS[canonical_name(name)]
-    report: list[str] = []
-    if root is None:
-        report.append("root argument: not given")
-    env_said = False
-    for place in _places(info, root):
-        if place.label != "root argument" and not env_said:
-            env_said = True
-            if not _env_roots():
-                report.append(f"{ENV_VAR}: not set")
-        found, missing = _look(info, place)
-        if not missing:
-            return Located(place.root, found)
-        where = _file_dir(info, place)
-        state = "" if where.is_dir() else " (folder does not exist)"
-        report.append(f"{place.label}: {place.root}{state}")
-        report += [f"    {m}" for m in missing]
-    if download:
-        target = download_root(root)
-        try:
-            _torchvision_download(info, target)
-        except Exception as exc:  # no internet, no space, a server error: all reported the same way
-            report.append(f"download with torchvision.datasets.{info.torchvision_class} into {target}: "
-                          f"failed: {type(exc).__name__}: {exc}".rstrip())
-        else:
-            place = _Place("download", target, False)
-            found, missing = _look(info, place)
-            if not missing:
-                return Located(place.root, found)
-            report.append(f"download into {target}: finished, but files are still missing")
-            report += [f"    {m}" for m in missing]
-    else:
-        report.append("download: not asked for (download=False)")
-    message = [f"Dataset {info.name} was not found. Places looked at, in order:"]
-    for line in report:  # places flush left, their missing files and multi-line errors indented
-        first, *rest = line.split("\n")
-        message.append(f"  {first}" if first.startswith("    ") else f"  - {first}")
-        message += [f"      {more}" for more in rest]
-    message.append("To fix it, do one of:")
-    message += [f"  - {line}" for line in _fix_lines(info, root)]
-    raise DatasetNotFoundError("\n".join(message))
-
-
-def _torchvision_download(info: DatasetInfo, target: Path) -> None:
-    """Fetch the official files into ``target`` in torchvision's layout, with its own downloader.
-
-    torchvision checks the MD5 of what it downloads; nnlife checks the files again when it
-    reads them.
-    """
-    import torchvision.datasets as tvd
-
-    target.mkdir(parents=True, exist_ok=True)
-    cls = getattr(tvd, info.torchvision_class)
-    if info.name == "SVHN":
-        for split in ("train", "test"):
-            cls(str(target), split=split, download=True)
-    else:
-        # FashionMNIST downloads all four files and CIFAR100 the whole archive, whatever `train`.
-        cls(str(target), train=True, download=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -371,7 +58,7 @@ def _read_checked(path: Path, f: DataFile, dataset: str, verify: bool) -> tuple[
         raise ChecksumError(
             f"{dataset} file {path}: the MD5 of {what} is {digest}, the official {f.name} has "
             f"{f.md5}. The file is damaged or not the official one: delete it and fetch it again "
-            f"(python -m nnlife.data --download {dataset}), or, if you trust it as it is, pass "
+            f"(nnlife data --download {dataset}), or, if you trust it as it is, pass "
             f"verify=False."
         )
     return content, digest
@@ -417,12 +104,12 @@ def _read_raw(info: DatasetInfo, located: Located, verify: bool) -> _Raw:
     for split in ("train", "test"):
         x, y = xs[split], ys[split]
         if x.shape[1:] != info.input_shape or len(x) != len(y):
-            raise readers.DatasetFormatError(
+            raise DatasetFormatError(
                 f"{info.name} {split} split in {located.root}: {x.shape} images for {y.shape} labels, "
                 f"expected N x {info.input_shape} and N labels"
             )
         if len(y) and (y.min() < 0 or y.max() >= info.n_classes):
-            raise readers.DatasetFormatError(
+            raise DatasetFormatError(
                 f"{info.name} {split} labels in {located.root} are outside 0..{info.n_classes - 1}"
             )
     return _Raw(xs["train"], ys["train"], xs["test"], ys["test"], coarse["train"], coarse["test"], md5)
@@ -611,7 +298,7 @@ def _make_dataset(info: DatasetInfo, raw: _Raw, where: str, verify: bool, train_
     n_train = len(raw.train_y)
     coarse_train, coarse_val = raw.coarse_train_y, raw.coarse_test_y
     if val_source == "train":
-        holdout = val_size if val_size is not None else min(DEFAULT_HOLDOUT, n_train // 6)
+        holdout = holdout_size(info.name, val_size)
         if holdout >= n_train:
             raise ParameterError(
                 f"val_size={holdout} leaves no training images: {info.name}'s training split has {n_train}"
@@ -692,34 +379,3 @@ def ensure_dataset(name: str, root: str | os.PathLike | None = None, download: b
         for f in info.files:
             _read_checked(located.paths[f.name], f, info.name, verify=True)
     return located.root
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry: exit 0 when every named dataset is there, 2 with the message if not."""
-    parser = argparse.ArgumentParser(
-        prog="python -m nnlife.data",
-        description="Check that datasets are on this machine (and fetch them with --download).",
-    )
-    parser.add_argument("names", nargs="*", default=["FashionMNIST"], metavar="NAME",
-                        help=f"dataset name(s): {', '.join(DATASETS)} (default FashionMNIST)")
-    parser.add_argument("--download", action="store_true", help="fetch missing datasets with torchvision")
-    parser.add_argument("--root", default=None, help="folder to look in first (torchvision's layout)")
-    parser.add_argument("--no-verify", action="store_true", help="do not check the official MD5 sums")
-    args = parser.parse_args(argv)
-    from nnlife.errors import NnlifeError
-
-    status = 0
-    for name in args.names:
-        try:
-            where = ensure_dataset(name, root=args.root, download=args.download, verify=not args.no_verify)
-        except NnlifeError as exc:
-            print(f"nnlife: {exc}", file=sys.stderr)
-            status = 2
-        else:
-            checked = "checksums not checked" if args.no_verify else "checksums OK"
-            print(f"{canonical_name(name)}: found in {where} ({checked})")
-    return status
-
-
-if __name__ == "__main__":
-    sys.exit(main())

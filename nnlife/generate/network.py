@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .spec import NetSpec, canonical_dataset
+from ..spec import NetSpec
 
 
 def build(net: NetSpec, dataset: str | None = None, generator: torch.Generator | None = None) -> nn.Module:
@@ -22,7 +22,7 @@ def build(net: NetSpec, dataset: str | None = None, generator: torch.Generator |
     Raises SpecError when ``dataset`` is given and the spec does not fit its images or classes.
     """
     if dataset is not None:
-        net.for_dataset(canonical_dataset(dataset))
+        net.for_dataset(dataset)
     layers: list[nn.Module] = []
     cin = net.input_shape[0]
     for layer in net.conv:

@@ -1,7 +1,7 @@
 """Readers for the official dataset files, written against the file formats.
 
 Pure format code: bytes in, numpy arrays out; no torch, no PIL, no file search, no checksums
-(``nnlife.data`` finds the files, checks their MD5 sums and only then hands the bytes here). Each
+(``nnlife.generate.data`` finds the files, checks their MD5 sums and only then hands the bytes here). Each
 reader takes the file's *content* rather than its path, so the bytes that were checksummed are
 exactly the bytes that are parsed.
 
@@ -29,7 +29,7 @@ import zlib
 
 import numpy as np
 
-from nnlife.errors import DatasetFormatError
+from ..errors import DatasetFormatError
 
 __all__ = [
     "DatasetFormatError",

@@ -20,30 +20,30 @@ initialisation stream or GPU arithmetic, so the comparison says so and never cla
 the replay validates as the original did, dropping the last partial validation batch.
 
 The replay is written next to the table as ``<id>.replay.txt`` (a derived table, replaced by a
-later replay; ``nnlife.catalog`` skips it), where the explorer notebook finds it.
+later replay; the catalog skips it), where the explorer notebook finds it. The figure of a
+replay is ``nnlife.report.lifespan.plot_replay``; the command, ``nnlife.cli.reproduce``.
 """
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import columns as C
-from .errors import ParameterError
+from .. import columns as C
+from ..errors import ParameterError
+from ..table import REPLAY_SUFFIX
 
 if TYPE_CHECKING:   # imported where used, so that `nnlife --help` stays fast
     import pandas as pd
 
-    from .table import Lifespan
+    from ..table import Lifespan
 
 VERDICTS = ("identical", "within noise", "different")
 NOISE_ACC_PP = 2.0   # within noise: every accuracy within 2 percentage points of the table's
 NOISE_LOSS = 0.1     # within noise: every loss within 0.1 nats of the table's
 THRESHOLDS = {"accuracy_pp": NOISE_ACC_PP, "loss_nats": NOISE_LOSS}
 COMPARED = (C.TRAIN_LOSS, C.TRAIN_ACC, C.VAL_LOSS, C.VAL_ACC)
-REPLAY_SUFFIX = ".replay.txt"
 ORIGINAL_UNKNOWNS = (
     "published table: the original run's data order, augmentation, weight initialisation and "
     "dropout draws are unknown (nnlife uses its own seeded streams from random_seed), and it ran "
@@ -130,7 +130,7 @@ def _notes(life: Lifespan, data, dev, threads: int | None) -> list[str]:
     """What is known to differ, or unknown, between the table's run and this replay."""
     import torch
 
-    from . import __version__
+    from .. import __version__
 
     notes = []
     if life.layout == "original":
@@ -182,7 +182,7 @@ def reproduce(path, device="auto", epochs: float | None = None, *, data_root=Non
     import torch
 
     from .data import load_dataset
-    from .table import Lifespan, read_lifespan, write_lifespan
+    from ..table import Lifespan, read_lifespan, write_lifespan
     from .train import resolve_device, train_lifespan
 
     path = Path(path)
@@ -227,100 +227,4 @@ def reproduce(path, device="auto", epochs: float | None = None, *, data_root=Non
                       thresholds=dict(THRESHOLDS), notes=tuple(notes), replay_path=written)
 
 
-# ==============================================================================================
-# The figure
-# ==============================================================================================
-def plot_replay(table, replay=None, metrics=(C.VAL_ACC, C.VAL_LOSS, C.TRAIN_LOSS)):
-    """The table's curves (solid) against the replay's (dashed), one panel per metric.
-
-    table: a Comparison (then ``replay`` is None), or a table path or Lifespan;
-    replay: the replay's path or Lifespan. Returns a matplotlib Figure; the title carries the
-    verdict when a Comparison is given.
-    """
-    import matplotlib.pyplot as plt
-
-    from .table import Lifespan, read_lifespan
-
-    verdict = None
-    if isinstance(table, Comparison):
-        verdict, replay, table = table.verdict, table.replay, table.table
-    if replay is None:
-        raise ParameterError("plot_replay needs a Comparison, or a table and its replay")
-    table = table if isinstance(table, Lifespan) else read_lifespan(table)
-    replay = replay if isinstance(replay, Lifespan) else read_lifespan(replay)
-    labels = {C.VAL_ACC: "validation accuracy (%)", C.TRAIN_ACC: "training accuracy (%)",
-              C.VAL_LOSS: "validation loss (nats)", C.TRAIN_LOSS: "training loss (nats)"}
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
-        ax.plot(table.curve[C.EPOCH], table.curve[metric], "-", lw=1.8, label="table")
-        ax.plot(replay.curve[C.EPOCH], replay.curve[metric], "--", lw=1.8, label="replay")
-        ax.set(xlabel="epoch", ylabel=labels.get(metric, metric))
-    axes[0][0].legend(loc="best", fontsize=9)
-    fig.suptitle(f"{table.id}: table vs replay" + (f" ({verdict})" if verdict else ""))
-    fig.tight_layout()
-    return fig
-
-
-# ==============================================================================================
-# nnlife reproduce
-# ==============================================================================================
-def add_cli(subparsers) -> None:
-    """Add ``nnlife reproduce`` (calls ``reproduce``)."""
-    p = subparsers.add_parser(
-        "reproduce", help="rebuild and retrain a lifespan from its table alone; compare the curves",
-        description="Rebuild the network and training of one lifespan table, train it again on the "
-                    "same data and compare the curves. Exit status 0: identical or within noise; "
-                    "1: different; 2: an error (e.g. the dataset is missing).")
-    p.add_argument("table", metavar="TABLE", help="a lifespan table (.txt), nnlife's or the published layout")
-    p.add_argument("--epochs", type=float, default=None, help="replay only the first N epochs")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default %(default)s)")
-    p.add_argument("--data-root", default=None, help="folder to look for the dataset in first")
-    p.add_argument("--no-save", action="store_true", help="do not write <id>.replay.txt next to the table")
-    p.add_argument("--plot", default=None, metavar="FILE", help="also save the figure (png, svg, pdf)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_cli)
-
-
-def _cli(args) -> int:
-    import pandas as pd
-
-    from .table import read_lifespan
-
-    life = read_lifespan(args.table)
-    net = life.net
-    print(f"table {life.id}: {life.dataset}, {life.layout} layout, {len(life.curve)} rows, "
-          f"status {life.status}")
-    print(f"network {net.id}: {net.n_params:,} parameters, {net.flops_per_image:,} FLOPs per image "
-          f"(forward), {len(net.conv)} conv + {len(net.fc)} FC layers")
-    if life.layout == "original":
-        print(f"note: {ORIGINAL_UNKNOWNS}")
-    sys.stdout.flush()
-    bar = None
-    progress = None
-    if not args.quiet:
-        from tqdm.auto import tqdm
-
-        def progress(done, total, row):
-            nonlocal bar
-            if bar is None:
-                bar = tqdm(total=total, unit="record", desc="replay", file=sys.stderr)
-            bar.update(done - bar.n)
-    epochs = args.epochs
-    if epochs is not None and float(epochs).is_integer():
-        epochs = int(epochs)
-    try:
-        comp = reproduce(args.table, device=args.device, epochs=epochs, data_root=args.data_root,
-                         save=not args.no_save, progress=progress)
-    finally:
-        if bar is not None:
-            bar.close()
-    with pd.option_context("display.max_rows", 500, "display.width", 200):
-        print(comp.curves.to_string(index=False))
-    print(comp.summary())
-    if args.plot:
-        plot_replay(comp).savefig(args.plot, bbox_inches="tight")
-        print(f"figure: {args.plot}")
-    return 0 if comp.verdict in ("identical", "within noise") else 1
-
-
-__all__ = ["reproduce", "compare", "Comparison", "plot_replay", "add_cli", "VERDICTS", "THRESHOLDS"]
+__all__ = ["reproduce", "compare", "Comparison", "VERDICTS", "THRESHOLDS", "ORIGINAL_UNKNOWNS"]

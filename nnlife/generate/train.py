@@ -11,7 +11,7 @@ What a record holds (one row per evaluation interval, 0.5 epoch by default):
 - ``val_loss``, ``val_acc``: over the whole validation split in evaluation mode (dropout off);
   with ``TrainSpec.drop_last_val`` only over the images that fill whole batches of ``batch_size``,
   as the original did (its valAcc denominators are 10000, 9858 and 9880 for batch sizes 25, 186
-  and 152: see ``../shared/fixtures/README.md``);
+  and 152: see ``tests/fixtures/README.md``);
 - ``elapsed_s``: wall-clock seconds since training started (evaluation included).
 
 An epoch is ``ceil(N / batch_size)`` batches (the last one partial), taken by index from a seeded
@@ -31,7 +31,7 @@ dropout. ``nn.Dropout`` can only draw from torch's global generator, so training
 ``torch.random.fork_rng``: the global state is seeded from the dropout stream there and restored
 on exit, so the caller's global state is unchanged. (Because the global generator is shared,
 two lifespans must not train concurrently in threads of one process; Dask workers run one task
-per process, see ``nnlife.batch``.)
+per process, see ``nnlife.generate.batch``.)
 
 Determinism: on CPU, the same inputs and thread count give bit-identical curves. With
 ``TrainSpec.deterministic`` torch's deterministic algorithms are switched on for the run (and
@@ -58,12 +58,12 @@ from typing import Callable
 
 import numpy as np
 
-from . import __version__
-from . import columns as C
+from .. import __version__
+from .. import columns as C
+from ..errors import ParameterError
+from ..spec import NetSpec, TrainSpec
+from ..table import Lifespan, curve_frame
 from .checkpoint import atomic_save, load_checkpoint, restore, save_checkpoint
-from .errors import ParameterError
-from .spec import NetSpec, TrainSpec, out_size
-from .table import Lifespan, curve_frame
 
 # Seed streams derived from TrainSpec.seed (SeedSequence([seed, stream, ...])).
 WEIGHTS_STREAM, ORDER_STREAM, DROPOUT_STREAM = 0, 1, 2
@@ -144,11 +144,8 @@ def eval_batch_size(net: NetSpec) -> int:
     replay sums the validation loss in the same order)."""
     c, h, w = net.input_shape
     largest = c * h * w
-    for layer in net.conv:
-        h, w = (out_size(s, layer.kernel, layer.stride, layer.padding) for s in (h, w))
-        largest = max(largest, layer.filters * h * w)
-        if layer.pool is not None:
-            h, w = (out_size(s, layer.pool.kernel, layer.pool.stride, layer.pool.padding) for s in (h, w))
+    for (cc, ch, cw), _ in net.layer_shapes():  # right after each convolution (as ever: tables replay)
+        largest = max(largest, cc * ch * cw)
     largest = max(largest, *net.fc)
     return int(min(EVAL_BATCH_MAX, max(64, EVAL_FLOATS // largest)))
 
@@ -304,7 +301,7 @@ def train_lifespan(net: NetSpec, train: TrainSpec, data, device="auto", progress
     import torch
     from torch import nn
 
-    from .build import build
+    from .network import build
 
     # --- set-up: check the inputs, resolve the device, put the data there ---------------------
     dev = resolve_device(device)

@@ -1,7 +1,7 @@
 """HTML reports: execute the analysis notebooks with papermill, render them with nbconvert.
 
 ``render_reports(data, out_dir)`` (and ``nnlife report DATA... --out reports/``) runs each
-analysis notebook in ``notebooks/`` on the given tables (any mix of nnlife batches and the
+analysis notebook of ``nnlife/report/notebooks/`` on the given tables (any mix of nnlife batches and the
 published dataset's tables), keeps the executed notebook (``<out>/<name>.ipynb``) and writes a
 self-contained HTML page (``<out>/<name>.html``): code hidden, figures embedded as PNG data URIs,
 no script or style loaded from the network (nbconvert's lab template without require.js,
@@ -18,9 +18,11 @@ import os
 import shutil
 import sys
 import tempfile
+from importlib import resources
 from pathlib import Path
 
-from .errors import NnlifeError, ParameterError
+from ..atomic import atomic_write
+from ..errors import NnlifeError, ParameterError
 
 NOTEBOOKS = ("02-curve-shapes", "03-structure-vs-fitness")   # the analysis notebooks, in order
 EXPLORER = "04-explore"                                      # interactive: run in JupyterLab
@@ -52,14 +54,15 @@ class ReportError(NnlifeError, RuntimeError):
 
 
 def notebook_dir() -> Path:
-    """The folder of nnlife's notebooks (``notebooks/`` of the checkout nnlife runs from).
+    """The folder of nnlife's notebooks: ``nnlife/report/notebooks``, package data that ships
+    with nnlife (found through importlib.resources, so an installed wheel has them too).
 
-    Raises ParameterError when it is not there (nnlife installed without its notebooks).
+    Raises ParameterError when it is not there (an install that left the package data out).
     """
-    d = Path(__file__).resolve().parents[1] / "notebooks"
+    d = Path(str(resources.files("nnlife.report") / "notebooks"))
     if not d.is_dir():
-        raise ParameterError(f"nnlife's notebooks are not at {d}: run nnlife from its checkout "
-                             "(pip install -e .) or pass notebooks_from")
+        raise ParameterError(f"nnlife's notebooks are not at {d}: reinstall nnlife with its package "
+                             "data (pip install .), or pass notebooks_from")
     return d
 
 
@@ -139,11 +142,7 @@ def to_html(notebook, html=None, title: str | None = None) -> Path:
                             extra_loaders=[DictLoader({_TEMPLATE_NAME: _TEMPLATE})])
     exporter.template_file = _TEMPLATE_NAME
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
-    html.parent.mkdir(parents=True, exist_ok=True)
-    tmp = html.with_name(f".{html.name}.tmp")
-    tmp.write_text(body, encoding="utf-8")
-    os.replace(tmp, html)
-    return html
+    return atomic_write(html, body)
 
 
 def _alt_texts(nb) -> None:
@@ -193,7 +192,7 @@ def render_reports(data, out_dir="reports", notebooks=NOTEBOOKS, datasets=(), pa
     Raises ParameterError when ``data`` names no readable table or none of ``datasets``,
     ReportError when a notebook fails.
     """
-    from .catalog import load_catalog
+    from ..analyse.catalog import load_catalog
 
     paths = [data] if isinstance(data, (str, os.PathLike)) else list(data)
     # absolute paths: the kernel's working directory need not be ours
@@ -251,34 +250,5 @@ def render_reports(data, out_dir="reports", notebooks=NOTEBOOKS, datasets=(), pa
     return written
 
 
-# --- command line -------------------------------------------------------------------------------
-def add_cli(subparsers) -> None:
-    """``nnlife report DATA... --out reports/``."""
-    p = subparsers.add_parser(
-        "report", help="run the analysis notebooks on lifespan tables and render HTML reports",
-        description="Execute the analysis notebooks (curve shapes; structure against fitness) "
-                    "with papermill on the given tables and render each as a self-contained "
-                    "HTML page (code hidden, figures embedded).")
-    p.add_argument("data", nargs="+", metavar="DATA",
-                   help="table files, folders of tables or globs, in either layout "
-                        "(nnlife batches and the published dataset's tables, mixed freely)")
-    p.add_argument("--out", default="reports", metavar="DIR",
-                   help="folder for the HTML pages and executed notebooks (default: reports)")
-    p.add_argument("--datasets", nargs="+", default=[], metavar="NAME",
-                   help="datasets to include (CIFAR100, FashionMNIST, SVHN); default: all")
-    p.add_argument("--notebooks", nargs="+", default=list(NOTEBOOKS), metavar="NAME",
-                   help=f"notebooks to run (default: {' '.join(NOTEBOOKS)})")
-    p.set_defaults(func=_cli)
-
-
-def _cli(args) -> int:
-    html = render_reports(args.data, args.out, notebooks=args.notebooks, datasets=args.datasets,
-                          log=lambda line: print(line, file=sys.stderr))
-    for h in html:
-        print(h)
-    return 0
-
-
 __all__ = ["NOTEBOOKS", "EXPLORER", "KERNEL", "ReportError", "notebook_dir", "notebook_parameters",
-           "execute_notebook",
-           "to_html", "render_reports", "add_cli"]
+           "execute_notebook", "to_html", "render_reports"]

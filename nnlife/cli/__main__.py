@@ -1,0 +1,6 @@
+"""``python -m nnlife.cli COMMAND ...``: the ``nnlife`` command."""
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,84 @@
+"""Draw a random network and its training from a search space (``nnlife.space``) for a dataset.
+
+Layer by layer, the sampler draws each window only from the sizes that still fit the current
+feature map, so every sample is valid for the dataset's input size (no rejection loop).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..datasets import DATASET_SHAPES, N_CLASSES, canonical_name
+from ..space import get_space
+from ..spec import ConvLayer, NetSpec, Pool, TrainSpec, out_size
+
+
+def _int(rng: np.random.Generator, low: int, high: int) -> int:
+    return int(rng.integers(low, high + 1)) if high >= low else int(low)
+
+
+def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
+    return float(math.exp(rng.uniform(math.log(low), math.log(high))))
+
+
+def _maybe_zero(rng, zero_prob: float, draw) -> float:
+    return 0.0 if rng.random() < zero_prob else draw()
+
+
+def sample(space="paper", dataset: str = "CIFAR100", seed: int | np.random.Generator = 0,
+           **train_fields) -> tuple[NetSpec, TrainSpec]:
+    """Draw one network and its training from ``space`` for ``dataset``.
+
+    ``seed``: an int or a numpy Generator; the same seed gives the same result. The TrainSpec's
+    own ``seed`` (weights, data order, dropout) is drawn too, in [0, 2**32) like the original's
+    ``random_seed``. ``train_fields`` override TrainSpec fields (epochs, eval_interval,
+    train_size, ...). Raises ParameterError for an unknown space or dataset.
+    """
+    space = get_space(space)
+    dataset = canonical_name(dataset)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    c, h, w = DATASET_SHAPES[dataset]
+    size = min(h, w)
+
+    dropout_on = rng.random() >= space.dropout_zero_prob
+    conv_rate = float(rng.uniform(*space.dropout_rate)) if dropout_on else 0.0
+    fc_rate = float(rng.uniform(*space.dropout_rate)) if dropout_on else 0.0
+    layers = []
+    for _ in range(_int(rng, *space.conv_layers)):
+        # kernel first: any kernel that the largest padding can fit; then a padding that fits it
+        k = _int(rng, space.kernel[0], min(space.kernel[1], size + 2 * space.padding[1]))
+        p = _int(rng, max(space.padding[0], math.ceil((k - size) / 2)), space.padding[1])
+        s = _int(rng, *space.stride)
+        size = out_size(size, k, s, p)
+        pool = None
+        if rng.random() < space.pool_prob:
+            # any pool kernel fits: padding up to pk // 2 always reaches it (pk - 2*(pk//2) <= 1)
+            pk = _int(rng, *space.pool_kernel)
+            pp = _int(rng, max(0, math.ceil((pk - size) / 2)), pk // 2)
+            ps = _int(rng, *space.pool_stride)
+            pool = Pool(pk, ps, pp)
+            size = out_size(size, pk, ps, pp)
+        drop = conv_rate > 0 and rng.random() < space.dropout_layer_prob
+        layers.append(ConvLayer(_int(rng, *space.filters), k, s, p, pool, drop))
+    n_fc = _int(rng, *space.fc_layers)
+    hidden = [_int(rng, *space.fc_units) for _ in range(n_fc - 1)]
+    flags = [fc_rate > 0 and rng.random() < space.dropout_layer_prob for _ in hidden]
+    net = NetSpec(input_shape=(c, h, w), conv=tuple(layers), fc=tuple(hidden) + (N_CLASSES[dataset],),
+                  fc_dropout=tuple(flags), conv_dropout_rate=conv_rate, fc_dropout_rate=fc_rate)
+    train = TrainSpec(
+        dataset=dataset,
+        batch_size=_int(rng, *space.batch_size),
+        learning_rate=_log_uniform(rng, *space.learning_rate),
+        momentum=_maybe_zero(rng, space.momentum_zero_prob, lambda: _log_uniform(rng, *space.momentum)),
+        dampening=_maybe_zero(rng, space.dampening_zero_prob, lambda: float(rng.uniform(*space.dampening))),
+        weight_decay=_maybe_zero(rng, space.weight_decay_zero_prob,
+                                 lambda: _log_uniform(rng, *space.weight_decay)),
+        seed=int(rng.integers(0, 2**32)),
+    )
+    if train_fields:
+        train = train.replace(**train_fields)
+    return net, train
+
+
+__all__ = ["sample"]
