@@ -45,7 +45,7 @@ KINDS = {"exp": 0.40, "pow": 0.26, "sigmoid": 0.10, "overfit": 0.12, "noisy": 0.
 CEILING = {"CIFAR100": (20.0, 62.0), "FashionMNIST": (78.0, 93.0), "SVHN": (75.0, 94.0)}
 
 
-# --- synthetic tables ---------------------------------------------------------------------------
+# --- synthetic tables -----------------------------------------------------------------------------
 def synthetic_curves(kind: str, dataset: str, rng: np.random.Generator,
                      val_images: int = VAL_IMAGES) -> dict:
     """One synthetic curve of ``kind`` for ``dataset``: arrays of 80 half-epoch records.

@@ -53,7 +53,7 @@ KEYS = {
 }
 
 
-# --- harness shared by the scripts -----------------------------------------------------------------
+# --- harness shared by the scripts ----------------------------------------------------------------
 def log(*args) -> None:
     """Progress to stderr (stdout stays free), with a timestamp."""
     print(time.strftime("%H:%M:%S"), *args, file=sys.stderr, flush=True)
@@ -196,7 +196,7 @@ def md_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-# --- the entry point ----------------------------------------------------------------------------
+# --- the entry point ------------------------------------------------------------------------------
 def _target_met(value, target):
     if value is None or target is None:
         return None

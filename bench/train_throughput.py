@@ -71,7 +71,7 @@ FASHION_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                  "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
-# --- the networks -------------------------------------------------------------------------------
+# --- the networks ---------------------------------------------------------------------------------
 def pick_network(space: str, dataset: str = "FashionMNIST", n: int = N_CANDIDATES):
     """(seed, NetSpec, TrainSpec) of the network with the median forward FLOPs among the samples
     of ``space`` with seeds 0..n-1: a typical network of the space, not a hand-picked one."""
@@ -83,7 +83,7 @@ def pick_network(space: str, dataset: str = "FashionMNIST", n: int = N_CANDIDATE
     return seed, net, train
 
 
-# --- torchvision's FashionMNIST over the Debian files -----------------------------------------
+# --- torchvision's FashionMNIST over the Debian files ---------------------------------------------
 def torchvision_root(tmp: Path) -> Path:
     """A root in torchvision's layout (``FashionMNIST/raw/``, the IDX files decompressed) made
     from the files nnlife found, so torchvision's ``FashionMNIST`` reads them without a download."""
@@ -131,7 +131,7 @@ def _optimizer(model, train):
                            dampening=train.dampening, weight_decay=train.weight_decay)
 
 
-# --- contender: a plain PyTorch loop ------------------------------------------------------------
+# --- contender: a plain PyTorch loop --------------------------------------------------------------
 def plain_loop(net, train, train_set, val_set, num_workers: int = 0, device: str = "cpu") -> dict:
     """The loop a user writes: DataLoader, SGD, evaluation every half epoch. Returns the curve."""
     import torch
@@ -186,7 +186,7 @@ def plain_loop(net, train, train_set, val_set, num_workers: int = 0, device: str
     return {"rows": len(rows), "final_val_acc": rows[-1][4]}
 
 
-# --- contender: PyTorch Lightning ---------------------------------------------------------------
+# --- contender: PyTorch Lightning -----------------------------------------------------------------
 def lightning_available() -> bool:
     try:
         import lightning  # noqa: F401
@@ -252,7 +252,7 @@ def lightning_run(net, train, train_set, val_set, log_dir: Path, accelerator: st
     return {"rows": None, "final_val_acc": None if acc is None else float(acc)}
 
 
-# --- reference: the SGD steps alone ------------------------------------------------------------
+# --- reference: the SGD steps alone ---------------------------------------------------------------
 def bare_steps(net, train, data) -> dict:
     """The floor of eager PyTorch: only the SGD steps over the same images and batch size (data
     already in memory as uint8 tensors, a random order per epoch), no recording, no evaluation.
@@ -282,7 +282,7 @@ def bare_steps(net, train, data) -> dict:
     return {"rows": 0, "final_val_acc": None}
 
 
-# --- contender: nnlife --------------------------------------------------------------------------
+# --- contender: nnlife ----------------------------------------------------------------------------
 def nnlife_run(net, train, data, device: str = "cpu") -> dict:
     from nnlife.train import train_lifespan
 

@@ -59,7 +59,7 @@ _SHORT_PATHS = {
     "readers": ("generate.readers",),
     "shapes": ("analyse.shapes",),
     "structure": ("analyse.structure",),
-    "train": ("generate.train",),
+    "train": ("generate.train", "generate.device"),
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

@@ -8,7 +8,7 @@ Two vocabularies:
 """
 from __future__ import annotations
 
-# --- curve columns (Lifespan.curve, catalog long form) -------------------------------------------
+# --- curve columns (Lifespan.curve, catalog long form) --------------------------------------------
 EPOCH = "epoch"            # epochs trained when the row was recorded: 0.5, 1.0, ...
 TRAIN_LOSS = "train_loss"  # mean CrossEntropyLoss over the interval's training batches
 TRAIN_ACC = "train_acc"    # % correct over the interval's training images (nan in original tables)

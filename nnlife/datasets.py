@@ -39,6 +39,7 @@ class DatasetInfo:
     subdir: str  # folder of the files under a root, in torchvision's layout ("" = the root itself)
     gzip_ok: bool  # whether "<name>.gz" is accepted in place of "<name>"
     files: tuple[DataFile, ...]  # the official files
+    file_format: str  # "idx" (LeCun's), "cifar-python" (pickled dicts) or "svhn-mat" (MATLAB v5)
     torchvision_class: str  # name of the torchvision.datasets class that downloads it
 
 
@@ -60,6 +61,7 @@ DATASETS: dict[str, DatasetInfo] = {
             DataFile("t10k-images-idx3-ubyte", "8181f5470baa50b63fa0f6fddb340f0a", "test", "images"),
             DataFile("t10k-labels-idx1-ubyte", "15d484375f8d13e6eb1aabb0c3f46965", "test", "labels"),
         ),
+        file_format="idx",
         torchvision_class="FashionMNIST",
     ),
     "CIFAR100": DatasetInfo(
@@ -74,6 +76,7 @@ DATASETS: dict[str, DatasetInfo] = {
             DataFile("train", "16019d7e3df5f24257cddd939b257f8d", "train", "both"),
             DataFile("test", "f0ef6b0ae62326f3e7ffdfab6717acfc", "test", "both"),
         ),
+        file_format="cifar-python",
         torchvision_class="CIFAR100",
     ),
     "SVHN": DatasetInfo(
@@ -88,6 +91,7 @@ DATASETS: dict[str, DatasetInfo] = {
             DataFile("train_32x32.mat", "e26dedcc434d2e4c54c9b2d4a06d8373", "train", "both"),
             DataFile("test_32x32.mat", "eb5a983be6a315427106f1b164d9cef3", "test", "both"),
         ),
+        file_format="svhn-mat",
         torchvision_class="SVHN",
     ),
 }

@@ -1,7 +1,7 @@
 """The published dataset's 24 metadata columns <-> (NetSpec, TrainSpec), exactly.
 
 Column meanings (Rorabaugh et al., Data in Brief 2022; the three sample tables in
-``../shared/fixtures/original-format``):
+``tests/fixtures/original-format``):
 
 - ``random_seed`` int, ``train_GPU`` True/False, ``torch_set_deterministic`` True/False,
   ``dataset``, ``batch_size``, ``loss_fn`` (CrossEntropyLoss), ``optimizer`` (SGD),

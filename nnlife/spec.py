@@ -146,7 +146,7 @@ class NetSpec:
         _check_rate("fc_dropout_rate", self.fc_dropout_rate)
         self.feature_shapes()  # raises SpecError when the feature map collapses
 
-    # --- shapes and counts -------------------------------------------------------------------
+    # --- shapes and counts ------------------------------------------------------------------------
     def layer_shapes(self) -> list[tuple[tuple[int, int, int], tuple[int, int, int]]]:
         """(C, H, W) right after each convolution and after its pooling, per conv layer: the one
         feature-map computation (raises SpecError where the map collapses below 1x1)."""
@@ -222,7 +222,7 @@ class NetSpec:
                 jump *= layer.pool.stride
         return rf
 
-    # --- identity ----------------------------------------------------------------------------
+    # --- identity ---------------------------------------------------------------------------------
     def canonical(self) -> str:
         """A canonical string: equal specs give equal strings, different specs different ones.
 

@@ -1,6 +1,6 @@
 """One table per lifespan, in the published dataset's own layout (reader and writer).
 
-The layout (see ``../shared/fixtures/README.md``): one space-separated text file per network,
+The layout (see ``tests/fixtures/README.md``): one space-separated text file per network,
 one header line, one row per record (epochs 0.5, 1.0, ...). The 28 original columns come first:
 ``epochs trainLoss valLoss valAcc`` (valAcc in percent) and 24 metadata columns, filled in the
 first data row only (later rows leave them empty, so they end in runs of spaces). nnlife's own
@@ -190,22 +190,7 @@ def parse_record(text: str, where: str, stem: str = "", expected_epochs: float |
     layout = "nnlife" if width > 28 else "original"
     extras = {name: first[j] for j, name in enumerate(header) if j >= 28}
 
-    train_extra, status, meta = {}, C.STATUS_COMPLETE, {}
-    for name, value in extras.items():
-        if name in EXTRA_CURVE_COLUMNS:
-            continue
-        if name in EXTRA_TRAIN_COLUMNS:
-            attr, parse = EXTRA_TRAIN_COLUMNS[name]
-            try:
-                train_extra[attr] = (parse_bool(value, name, where) if parse is None else parse(value))
-            except ValueError:
-                raise TableError(f"{where}: column {name}: cannot read {value!r}") from None
-        elif name == STATUS_COLUMN:
-            status = value or C.STATUS_COMPLETE
-            if status not in C.STATUSES:
-                raise TableError(f"{where}: column status must be one of {C.STATUSES}, got {value!r}")
-        else:
-            meta[name] = unquote(value)
+    train_extra, status, meta = _read_extras(extras, where)
 
     epoch = numeric("epochs")
     interval = train_extra.get("eval_interval", epoch[0] if len(epoch) else 0.5)
@@ -235,6 +220,27 @@ def parse_record(text: str, where: str, stem: str = "", expected_epochs: float |
         meta.setdefault("file_stem", stem)
     return TableRecord(id=table_id, net=net, train=train, status=status, meta=meta,
                        layout=layout, arrays=arrays)
+
+
+def _read_extras(extras: dict, where: str) -> tuple[dict, str, dict]:
+    """(TrainSpec fields, status, provenance meta) from nnlife's extra first-row columns."""
+    train_extra, status, meta = {}, C.STATUS_COMPLETE, {}
+    for name, value in extras.items():
+        if name in EXTRA_CURVE_COLUMNS:
+            continue
+        if name in EXTRA_TRAIN_COLUMNS:
+            attr, parse = EXTRA_TRAIN_COLUMNS[name]
+            try:
+                train_extra[attr] = parse_bool(value, name, where) if parse is None else parse(value)
+            except ValueError:
+                raise TableError(f"{where}: column {name}: cannot read {value!r}") from None
+        elif name == STATUS_COLUMN:
+            status = value or C.STATUS_COMPLETE
+            if status not in C.STATUSES:
+                raise TableError(f"{where}: column status must be one of {C.STATUSES}, got {value!r}")
+        else:
+            meta[name] = unquote(value)
+    return train_extra, status, meta
 
 
 def _is_float(text: str) -> bool:

@@ -36,7 +36,7 @@ def samples(sample_paths):
     return [nnlife.read_lifespan(p) for p in sample_paths]
 
 
-# --- the registry --------------------------------------------------------------------------------
+# --- the registry ---------------------------------------------------------------------------------
 
 def test_registry_holds_every_family_with_its_parameter_count():
     assert len(DOMHAN) == 11 and set(DOMHAN) <= set(FAMILIES)
@@ -81,7 +81,7 @@ def test_penguin_family_is_penguins_function_and_bounds():
     assert fam.lower == (0.5, 1.0, 0.0) and fam.upper == (200.0, np.inf, np.inf)
 
 
-# --- recovery of noise-free curves ---------------------------------------------------------------
+# --- recovery of noise-free curves ----------------------------------------------------------------
 
 @pytest.mark.parametrize("fid", sorted(TRUE))
 def test_every_family_recovers_its_parameters(fid):
@@ -112,7 +112,7 @@ def test_batched_fits_agree_with_scipy_on_noisy_curves():
     assert compared >= 30
 
 
-# --- bad data never raises -----------------------------------------------------------------------
+# --- bad data never raises ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("fid", sorted(FAMILIES))
 def test_fit_curve_returns_failed_fits_with_a_reason(fid):
@@ -144,7 +144,7 @@ def test_fit_curves_on_degenerate_curves_never_raises():
     assert len(const) >= 10 and (const["sse"] < 1e-8).all()
 
 
-# --- the fit table -------------------------------------------------------------------------------
+# --- the fit table --------------------------------------------------------------------------------
 
 def test_fit_curves_table_parquet_and_schedulers(tmp_path):
     cur = synthetic_curves(12, seed=5)
@@ -182,7 +182,7 @@ def test_predict_from_fits_evaluates_each_family_at_the_epoch():
         assert value == pytest.approx(float(want)) if row["success"] else np.isnan(value)
 
 
-# --- real tables ---------------------------------------------------------------------------------
+# --- real tables ----------------------------------------------------------------------------------
 
 def test_fits_on_the_three_published_samples(samples):
     fits = fit_curves(_long(samples), families="all")

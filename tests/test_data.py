@@ -97,7 +97,7 @@ def _png(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path))
 
 
-# --- Fashion-MNIST, full, through the Debian package ------------------------------------------
+# --- Fashion-MNIST, full, through the Debian package ----------------------------------------------
 
 
 def test_fashion_mnist_full_from_debian_package_with_no_argument(fmnist):
@@ -174,7 +174,7 @@ def test_a_tampered_file_fails_the_checksum_naming_the_file(fmnist_gz, isolated)
     assert not d.verified
 
 
-# --- subsets ----------------------------------------------------------------------------------
+# --- subsets --------------------------------------------------------------------------------------
 
 
 def test_subsets_are_stratified_reproducible_and_index_the_full_split(fmnist):
@@ -234,7 +234,7 @@ def test_bad_arguments_are_parameter_errors(fmnist):
         data.load_dataset("FashionMNIST", root=FMNIST_ROOT, val_source="valid")
 
 
-# --- CIFAR-100 reader on the real sample pickles ----------------------------------------------
+# --- CIFAR-100 reader on the real sample pickles --------------------------------------------------
 
 
 def test_cifar100_sample_pickles_channel_order_and_labels(isolated):
@@ -277,7 +277,7 @@ def test_cifar_reader_accepts_str_keys_and_refuses_foreign_globals():
         readers.parse_cifar_pickle(pickle.dumps({"data": Evil()}), "evil")
 
 
-# --- SVHN reader on .mat files written here in the official layout ----------------------------
+# --- SVHN reader on .mat files written here in the official layout --------------------------------
 
 
 def _write_svhn(root: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -315,7 +315,7 @@ def test_svhn_mat_files_in_the_official_layout(isolated, monkeypatch):
     assert data.load_dataset("SVHN", root=root).verified
 
 
-# --- where the files are looked for, and the message when they are nowhere -------------------
+# --- where the files are looked for, and the message when they are nowhere ------------------------
 
 
 def test_roots_are_tried_in_the_documented_order(isolated, monkeypatch):

@@ -14,7 +14,7 @@ from nnlife.table import curve_frame
 EP = np.arange(1, 11) / 2.0        # ten points: epochs 0.5 .. 5.0
 
 
-# --- PENGUIN on the published samples --------------------------------------------------------------
+# --- PENGUIN on the published samples -------------------------------------------------------------
 
 # PENGUIN's own test: the three sample tables cut to 20 epochs, e_pred = 20, n = 3, threshold = 0.5.
 # Recorded with scipy 1.17.1: (converged, prediction %, a, last epoch used, steps).
@@ -43,7 +43,7 @@ def test_penguin_on_the_three_published_samples(sample_paths):
         assert max(abs(v - np.median(tail)) for v in tail) <= 0.5
 
 
-# --- PENGUIN's rules on scripted fits ----------------------------------------------------------------
+# --- PENGUIN's rules on scripted fits -------------------------------------------------------------
 
 def _script(monkeypatch, a_by_points):
     """Make step i's fit return (a, 1, 0): its prediction is a - 1 (b = 1); None: a failed fit."""
@@ -115,7 +115,7 @@ def test_penguin_on_bad_curves_does_not_crash():
         penguin_predict([0.5, 1.0], [1.0], e_pred=20)
 
 
-# --- nnlife's predictor ------------------------------------------------------------------------
+# --- nnlife's predictor ---------------------------------------------------------------------------
 
 def test_ensemble_extrapolates_a_clean_curve():
     t = np.arange(1, 81) / 2.0
@@ -139,7 +139,7 @@ def test_ensemble_on_bad_curves_falls_back_to_the_anchor():
     assert e.loc["const", "predicted"] == pytest.approx(1.0, abs=1e-6)
 
 
-# --- the harness -------------------------------------------------------------------------------
+# --- the harness ----------------------------------------------------------------------------------
 
 def test_benchmark_table_and_summary():
     cur = synthetic_curves(4, seed=21, kinds={"saturating": 1, "still_rising": 1, "diverged": 1})

@@ -47,7 +47,7 @@ class BrokenTable:
     message: str   # what is wrong with it and the fix (TableError's message)
 
 
-# --- parsing ------------------------------------------------------------------------------------
+# --- parsing --------------------------------------------------------------------------------------
 def _parse_chunk(folder: str, names: list, expected_epochs):
     """Parse tables ``folder/name``: (rows, curve blocks, broken). Runs in a worker process too.
 
@@ -178,7 +178,7 @@ def _shape_labels(curves: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
                                   for c in shapes.columns if c != "id"})
 
 
-# --- the cache ----------------------------------------------------------------------------------
+# --- the cache ------------------------------------------------------------------------------------
 def code_key(expected_epochs) -> str:
     """A key of the code that computes the catalog's columns (and of ``expected_epochs``)."""
     h = hashlib.sha1(f"{CACHE_FORMAT}|{expected_epochs!r}".encode())
@@ -318,18 +318,8 @@ def load_group(folder: Path, files: list, expected_epochs, cache: bool, workers,
             new = list(names)
     rows, blocks, broken_new = _parse_many(str(folder), new, expected_epochs, workers)
 
-    # an id that another table of this folder already has: left out, and not cached, so that it
-    # is read again (and accepted) once the other table is gone
     taken = dict(zip(old_table["id"], old_table["_file"])) if old_table is not None else {}
-    dup_broken, ok_rows, ok_blocks = [], [], []
-    for row, block in zip(rows, blocks):
-        if row["id"] in taken:
-            dup_broken.append((row["_file"], f"{folder / row['_file']}: id {row['id']} is also the "
-                               f"id of {folder / taken[row['id']]}; left out (remove one of the two)"))
-            continue
-        taken[row["id"]] = row["_file"]
-        ok_rows.append(row)
-        ok_blocks.append(block)
+    ok_rows, ok_blocks, dup_broken = _unique_ids(folder, rows, blocks, taken)
     table, curves = _frames(ok_rows, ok_blocks)
     if old_table is not None and len(old_table):
         table = pd.concat([old_table, table], ignore_index=True) if len(table) else old_table
@@ -354,6 +344,22 @@ def load_group(folder: Path, files: list, expected_epochs, cache: bool, workers,
     order = {n: i for i, n in enumerate(names)}
     broken.sort(key=lambda b: order.get(b[0], 0))
     return table, (lambda: curves), broken
+
+
+def _unique_ids(folder: Path, rows, blocks, taken: dict):
+    """(rows, blocks, broken) without the tables whose id another table of the folder already has
+    (``taken``: id -> file). Those are left out, and not cached, so that one is read again (and
+    accepted) once the other table is gone."""
+    dup_broken, ok_rows, ok_blocks = [], [], []
+    for row, block in zip(rows, blocks):
+        if row["id"] in taken:
+            dup_broken.append((row["_file"], f"{folder / row['_file']}: id {row['id']} is also the "
+                               f"id of {folder / taken[row['id']]}; left out (remove one of the two)"))
+            continue
+        taken[row["id"]] = row["_file"]
+        ok_rows.append(row)
+        ok_blocks.append(block)
+    return ok_rows, ok_blocks, dup_broken
 
 
 def _filter_ids(curves: pd.DataFrame, ids: set, n_ids: int) -> pd.DataFrame:

@@ -135,7 +135,7 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-# --- finding tables -----------------------------------------------------------------------------
+# --- finding tables -------------------------------------------------------------------------------
 def _is_table_name(name: str) -> bool:
     return name.endswith(TABLE_SUFFIX) and not name.endswith(REPLAY_SUFFIX) and not name.startswith(".")
 
@@ -207,7 +207,7 @@ def find_tables(paths) -> list[tuple[Path, os.stat_result]]:
     return out
 
 
-# --- public -------------------------------------------------------------------------------------
+# --- public ---------------------------------------------------------------------------------------
 def load_catalog(paths, cache: bool = True, expected_epochs: float | None = None,
                  warn: bool = True, workers: int | None = None) -> Catalog:
     """Read every table that ``paths`` names into a ``Catalog`` (table, curves, broken).
@@ -296,7 +296,7 @@ def catalog(paths, cache: bool = True, expected_epochs: float | None = None, war
     return table
 
 
-# --- replays beside the tables ------------------------------------------------------------------
+# --- replays beside the tables --------------------------------------------------------------------
 def replay_path(table: pd.DataFrame, network_id: str) -> Path | None:
     """Path of the replay table written by ``nnlife reproduce`` next to the network's table
     (``<id>.replay.txt``), or None when there is none."""

@@ -61,7 +61,7 @@ from ..errors import ParameterError
 INF = np.inf
 
 
-# --- helpers -----------------------------------------------------------------------------------
+# --- helpers --------------------------------------------------------------------------------------
 
 def _cols(P):
     """Columns of a (B, p) parameter array as (B, 1) arrays, to broadcast against x (n,)."""
@@ -125,7 +125,7 @@ def _full(B, *vals):
     return np.column_stack([np.broadcast_to(np.asarray(v, dtype=float), (B,)) for v in vals])
 
 
-# --- Domhan et al. 2015 --------------------------------------------------------------------------
+# --- Domhan et al. 2015 ---------------------------------------------------------------------------
 
 def vap3(x, P):
     """Vapor pressure: y = exp(a + b/x + c ln x). Domhan et al. 2015, Table 1."""
@@ -409,7 +409,7 @@ def _ilog2_starts(x, Y, W):
     return _grid(x, Y, W, [(G, None, lambda k: k)])
 
 
-# --- LCDB (Mohr & van Rijn 2022) -----------------------------------------------------------------
+# --- LCDB (Mohr & van Rijn 2022) ------------------------------------------------------------------
 
 def pow2(x, P):
     """Power law: y = -a x^-b. LCDB (Mohr & van Rijn 2022)."""
@@ -591,7 +591,7 @@ def _wbl4_starts(x, Y, W):
     return _grid(x, Y, W, designs)
 
 
-# --- PENGUIN -------------------------------------------------------------------------------------
+# --- PENGUIN --------------------------------------------------------------------------------------
 
 PENGUIN_P0 = (10.0, 1.001, 100.0)          # PENGUIN's curve_fit starting values (a, b, c)
 PENGUIN_LOWER = (0.5, 1.0, 0.0)            # PENGUIN's curve_fit lower bounds
@@ -625,7 +625,7 @@ def _penguin3_starts(x, Y, W):
     return np.concatenate([p0, cand])
 
 
-# --- the registry --------------------------------------------------------------------------------
+# --- the registry ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Family:

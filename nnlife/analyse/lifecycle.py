@@ -50,7 +50,7 @@ def _at(epoch: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return np.where(idx >= 0, epoch[np.clip(idx, 0, None)], np.nan)
 
 
-# --- features ------------------------------------------------------------------------------------
+# --- features -------------------------------------------------------------------------------------
 
 LIFECYCLE_COLUMNS = (
     "id", "n_rows", "n_nonfinite", "final_epoch", "final_val_acc", "best_val_acc", "best_epoch",

@@ -23,7 +23,7 @@ DATASET = "dataset"  # optional dataset column of the long form
 SINGLE_ID = "curve"  # id given to a single curve passed without an id column
 
 
-# --- long form -> arrays -------------------------------------------------------------------------
+# --- long form -> arrays --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class CurveArrays:
@@ -90,7 +90,7 @@ def pivot_curves(curves: pd.DataFrame, columns) -> CurveArrays:
     return CurveArrays(np.asarray(ids, dtype=object), epochs, values, present, dataset)
 
 
-# --- array helpers ---------------------------------------------------------------------------------
+# --- array helpers --------------------------------------------------------------------------------
 
 def last_index(present: np.ndarray) -> np.ndarray:
     """(N,) index of the last present column of each row (0 for an empty row)."""

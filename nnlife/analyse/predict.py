@@ -140,7 +140,7 @@ def penguin_predict(epochs, val_acc, e_pred, n: int = 3, threshold: float = 0.5)
         i += 1
 
 
-# --- nnlife's predictor ----------------------------------------------------------------------------
+# --- nnlife's predictor ---------------------------------------------------------------------------
 
 ENSEMBLE_FAMILIES = DOMHAN   # Domhan et al.'s 11
 # The Domhan families with a finite asymptote: a more cautious ensemble for short cut-offs
@@ -196,7 +196,7 @@ def ensemble_predict(curves: pd.DataFrame, target_epoch, families=ENSEMBLE_FAMIL
     return out
 
 
-# --- the harness -------------------------------------------------------------------------------
+# --- the harness ----------------------------------------------------------------------------------
 
 METHODS = ("last_value", "penguin", "nnlife")
 

@@ -24,7 +24,7 @@ from ..datasets import N_CLASSES
 from ..errors import ParameterError
 from ..spec import NetSpec, TrainSpec, net_id
 
-# --- features -----------------------------------------------------------------------------------
+# --- features -------------------------------------------------------------------------------------
 # name -> axis label with unit. The order is the column order of the catalog's structure part;
 # every numeric entry is a candidate for the correlations (see CORRELATION_FEATURES).
 FEATURE_LABELS = {
@@ -167,7 +167,7 @@ def structure_features(net: NetSpec, train: TrainSpec) -> dict:
     }
 
 
-# --- correlations -------------------------------------------------------------------------------
+# --- correlations ---------------------------------------------------------------------------------
 POOLED = "pooled"   # the scope of correlations over all datasets together
 CORRELATION_COLUMNS = ("scope", "method", "feature", "target", "n", "r", "p", "p_bh",
                        "significant", "note")

@@ -24,7 +24,7 @@ from .locate import locate_dataset
 from .manifest import open_manifest, write_manifest
 from .plan import check_fits, check_parameters, images_per_epoch, plan_batch
 from .task import TaskOptions, failed_summary, finished, run_job, summary
-from .train import resolve_device
+from .device import resolve_device
 
 BATCHES_DIR = Path("data") / "batches"
 
@@ -83,9 +83,7 @@ def generate_batch(out_dir, dataset: str, n_networks: int, space="small", seed: 
     any training starts, and NnlifeError after the run when some lifespans failed (their tables
     are missing; the others are written, and a second call retries the failed ones).
     """
-    import pandas as pd
-
-    # --- check everything before any training ----------------------------------------------------
+    # --- check everything before any training -----------------------------------------------------
     name, out = check_parameters(out_dir, dataset, n_networks, space, seed, epochs, seeds_per_network,
                                  train_size, val_size, eval_interval, subset_seed, val_source, workers)
     _check_run(scheduler, device, checkpoint_every)
@@ -94,14 +92,13 @@ def generate_batch(out_dir, dataset: str, n_networks: int, space="small", seed: 
     jobs = plan_batch(out, name, n_networks, space, seed, epochs, seeds_per_network, train_size,
                       val_size, eval_interval, subset_seed, val_source, deterministic)
     check_fits(jobs, images_per_epoch(name, train_size, val_size, val_source))
-    parameters = {"dataset": name, "n_networks": int(n_networks), "space": get_space(space).name,
-                  "seed": int(seed), "epochs": epochs, "seeds_per_network": int(seeds_per_network),
-                  "train_size": _opt_int(train_size), "val_size": _opt_int(val_size),
-                  "eval_interval": eval_interval, "subset_seed": int(subset_seed),
-                  "val_source": val_source, "deterministic": bool(deterministic)}
-    manifest = open_manifest(out, parameters)
+    manifest = open_manifest(out, {
+        "dataset": name, "n_networks": int(n_networks), "space": get_space(space).name, "seed": int(seed),
+        "epochs": epochs, "seeds_per_network": int(seeds_per_network), "train_size": _opt_int(train_size),
+        "val_size": _opt_int(val_size), "eval_interval": eval_interval, "subset_seed": int(subset_seed),
+        "val_source": val_source, "deterministic": bool(deterministic)})
 
-    # --- what is finished, what is left ------------------------------------------------------------
+    # --- what is finished, what is left -----------------------------------------------------------
     done: dict[str, dict] = {}
     for job in jobs:
         life = finished(job)
@@ -112,7 +109,7 @@ def generate_batch(out_dir, dataset: str, n_networks: int, space="small", seed: 
     run = _start_run(out, manifest, jobs, todo, device=device, workers=workers,
                      save_weights=save_weights, checkpoint_every=checkpoint_every)
 
-    # --- train what is left, one Dask task per lifespan --------------------------------------------
+    # --- train what is left, one Dask task per lifespan -------------------------------------------
     results: list[dict] = []
     bar = _progress_bar(progress, len(jobs), len(done), out.name)
     try:
@@ -128,7 +125,14 @@ def generate_batch(out_dir, dataset: str, n_networks: int, space="small", seed: 
         _end_run(out, manifest, run, results, n_done=len(done), n_jobs=len(jobs))
         bar(None)
 
-    frame = pd.DataFrame(list(done.values()) + results)
+    return _result(list(done.values()) + results, out)
+
+
+def _result(summaries: list[dict], out: Path):
+    """The result frame, by network and seed; NnlifeError naming the first failure if any."""
+    import pandas as pd
+
+    frame = pd.DataFrame(summaries)
     frame = frame.sort_values(["network_index", "seed_index"], kind="stable").reset_index(drop=True)
     failed = frame[frame["status"] == "failed"]
     if len(failed):

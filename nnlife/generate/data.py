@@ -44,9 +44,7 @@ __all__ = [
 ]
 
 
-# ---------------------------------------------------------------------------------------------
-# Reading and checking
-# ---------------------------------------------------------------------------------------------
+# --- reading and checking -------------------------------------------------------------------------
 
 
 def _read_checked(path: Path, f: DataFile, dataset: str, verify: bool) -> tuple[bytes, str]:
@@ -88,17 +86,17 @@ def _read_raw(info: DatasetInfo, located: Located, verify: bool) -> _Raw:
     xs: dict[str, np.ndarray] = {}
     ys: dict[str, np.ndarray] = {}
     for f in info.files:
-        if info.name == "FashionMNIST":
+        if info.file_format == "idx":
             arr = readers.parse_idx(content[f.name], src[f.name])
             if f.part == "images":
                 xs[f.split] = arr[:, None, :, :]  # N x 28 x 28 -> N x 1 x 28 x 28
             else:
                 ys[f.split] = arr.astype(np.int64)
-        elif info.name == "CIFAR100":
+        elif info.file_format == "cifar-python":
             parsed = readers.parse_cifar_pickle(content[f.name], src[f.name])
             xs[f.split], ys[f.split] = parsed["x"], parsed["fine_labels"]
             coarse[f.split] = parsed["coarse_labels"]
-        else:  # SVHN
+        else:  # "svhn-mat"
             xs[f.split], ys[f.split] = readers.parse_svhn_mat(content[f.name], src[f.name])
         content[f.name] = b""  # let the bytes go as soon as they are parsed
     for split in ("train", "test"):
@@ -115,9 +113,7 @@ def _read_raw(info: DatasetInfo, located: Located, verify: bool) -> _Raw:
     return _Raw(xs["train"], ys["train"], xs["test"], ys["test"], coarse["train"], coarse["test"], md5)
 
 
-# ---------------------------------------------------------------------------------------------
-# Subsets and statistics
-# ---------------------------------------------------------------------------------------------
+# --- subsets and statistics -----------------------------------------------------------------------
 
 
 def stratified_subset(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -168,9 +164,7 @@ def _channel_stats(x: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]
     return tuple(means), tuple(stds)
 
 
-# ---------------------------------------------------------------------------------------------
-# The Dataset object and load_dataset
-# ---------------------------------------------------------------------------------------------
+# --- the Dataset object and load_dataset ----------------------------------------------------------
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -361,9 +355,7 @@ def _make_dataset(info: DatasetInfo, raw: _Raw, where: str, verify: bool, train_
     )
 
 
-# ---------------------------------------------------------------------------------------------
-# Command line: python -m nnlife.data [--download] [--root R] [--no-verify] NAME ...
-# ---------------------------------------------------------------------------------------------
+# --- Is a dataset here? (nnlife data NAME) --------------------------------------------------------
 
 
 def ensure_dataset(name: str, root: str | os.PathLike | None = None, download: bool = False,

@@ -38,9 +38,7 @@ SYSTEM_LOCATIONS: dict[str, tuple[tuple[Path, str], ...]] = {
 DEBIAN_PACKAGES: dict[str, str] = {"FashionMNIST": "dataset-fashion-mnist"}
 
 
-# ---------------------------------------------------------------------------------------------
-# Finding the files
-# ---------------------------------------------------------------------------------------------
+# --- finding the files ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

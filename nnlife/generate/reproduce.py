@@ -157,7 +157,7 @@ def _notes(life: Lifespan, data, dev, threads: int | None) -> list[str]:
     elif meta["dataset_files"] != files:
         notes.append(f"the dataset files differ from the table's: {meta['dataset_files']} vs {files}")
     if meta.get("device_name") and dev.type == "cpu":
-        from .train import device_name
+        from .device import device_name
 
         if device_name(dev) != meta["device_name"]:
             notes.append(f"the table was made on {meta['device_name']}, the replay on {device_name(dev)}")
@@ -183,7 +183,8 @@ def reproduce(path, device="auto", epochs: float | None = None, *, data_root=Non
 
     from .data import load_dataset
     from ..table import Lifespan, read_lifespan, write_lifespan
-    from .train import resolve_device, train_lifespan
+    from .device import resolve_device
+    from .train import train_lifespan
 
     path = Path(path)
     life = read_lifespan(path)

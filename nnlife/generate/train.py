@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import math
 import os
-import platform
 import socket
 import time
 from contextlib import contextmanager
@@ -64,6 +63,7 @@ from ..errors import ParameterError
 from ..spec import NetSpec, TrainSpec
 from ..table import Lifespan, curve_frame
 from .checkpoint import atomic_save, load_checkpoint, restore, save_checkpoint
+from .device import device_label, device_name, resolve_device
 
 # Seed streams derived from TrainSpec.seed (SeedSequence([seed, stream, ...])).
 WEIGHTS_STREAM, ORDER_STREAM, DROPOUT_STREAM = 0, 1, 2
@@ -73,52 +73,10 @@ EVAL_BATCH_MAX = 4096      # images per validation forward pass, at most
 Progress = Callable[[int, int, dict], None]   # (records done, records planned, the new row)
 
 
-# ==============================================================================================
-# Small helpers
-# ==============================================================================================
+# --- small helpers --------------------------------------------------------------------------------
 def derive_seed(seed: int, *stream: int) -> int:
     """A 63-bit seed for one purpose, derived from ``seed`` and a stream id (independent streams)."""
     return int(np.random.SeedSequence([int(seed), *map(int, stream)]).generate_state(1, np.uint64)[0] >> 1)
-
-
-def resolve_device(device="auto"):
-    """``"auto"`` -> ``cuda`` when a GPU is available, else ``cpu``; any other name or
-    ``torch.device`` as given (``"cuda"`` means the current GPU, ``cuda:N``).
-
-    Raises ParameterError when a GPU is asked for and none is available.
-    """
-    import torch
-
-    if device is None or str(device) == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ParameterError(f"unknown device {device!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ParameterError(f"device {device!r} asked for, but torch sees no GPU here; use "
-                                 "device='cpu' or 'auto'")
-        dev = torch.device("cuda", torch.cuda.current_device() if dev.index is None else dev.index)
-    elif dev.type != "cpu":
-        raise ParameterError(f"device {device!r} is not supported: use 'auto', 'cpu' or 'cuda[:N]'")
-    return dev
-
-
-def device_name(dev) -> str:
-    """The CPU model or GPU name of a torch.device, for the table's provenance."""
-    import torch
-
-    if dev.type == "cuda":
-        return torch.cuda.get_device_name(dev)
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "cpu"
 
 
 def interval_bounds(n_train: int, batch_size: int, eval_interval: float) -> list[int]:
@@ -188,10 +146,6 @@ def provenance(dev, data) -> dict[str, str]:
         "dataset_files": ";".join(f"{k}={v}" for k, v in sorted(data.files.items())),
         "torch_threads": str(torch.get_num_threads()),
     }
-
-
-def _device_label(dev) -> str:
-    return "cpu" if dev.type == "cpu" else f"{dev.type}:{dev.index}"
 
 
 _ON_DEVICE: dict = {}   # (id(data), device) -> (data, tensors): each dataset is copied to a GPU once
@@ -264,9 +218,7 @@ def _evaluate(model, x, y, scale, shift, n_used: int, chunk: int) -> tuple[float
     return loss / n_used, 100.0 * n_correct / n_used
 
 
-# ==============================================================================================
-# The training function
-# ==============================================================================================
+# --- the training function ------------------------------------------------------------------------
 def train_lifespan(net: NetSpec, train: TrainSpec, data, device="auto", progress: Progress | None = None,
                    *, id: str | None = None, meta: dict | None = None, weights=None,
                    checkpoint=None, checkpoint_every: float | None = None,
@@ -303,9 +255,9 @@ def train_lifespan(net: NetSpec, train: TrainSpec, data, device="auto", progress
 
     from .network import build
 
-    # --- set-up: check the inputs, resolve the device, put the data there ---------------------
+    # --- set-up: check the inputs, resolve the device, put the data there -------------------------
     dev = resolve_device(device)
-    train = train.replace(device=_device_label(dev))
+    train = train.replace(device=device_label(dev))
     check_data(train, data)
     net.for_dataset(train.dataset)
     n_train, bs, k = len(data.train_y), train.batch_size, round(1 / train.eval_interval)
@@ -336,7 +288,7 @@ def train_lifespan(net: NetSpec, train: TrainSpec, data, device="auto", progress
     info.update({"net_id": net.id, "eval_batch": str(chunk)})
     info.update({str(key): str(v) for key, v in (meta or {}).items()})
 
-    # --- model, optimiser, loss; the three seed streams -----------------------------------------
+    # --- model, optimiser, loss; the three seed streams -------------------------------------------
     weights_gen = torch.Generator().manual_seed(derive_seed(train.seed, WEIGHTS_STREAM))
     model = build(net, generator=weights_gen).to(dev)
     opt = torch.optim.SGD(model.parameters(), lr=train.learning_rate, momentum=train.momentum,
@@ -360,7 +312,7 @@ def train_lifespan(net: NetSpec, train: TrainSpec, data, device="auto", progress
         t0 = time.perf_counter()
         perm = None
 
-        # --- train: one evaluation interval at a time -------------------------------------------
+        # --- train: one evaluation interval at a time ---------------------------------------------
         for r in range(start_row, n_rows):
             epoch, part = divmod(r, k)
             if perm is None or part == 0:
@@ -386,7 +338,7 @@ def train_lifespan(net: NetSpec, train: TrainSpec, data, device="auto", progress
                 correct += (out.detach().argmax(1) == y).sum()
                 seen += n
 
-            # --- record: train means over the interval, validation over the split ---------------
+            # --- record: train means over the interval, validation over the split -----------------
             train_loss = loss_sum.item() / seen
             train_acc = 100.0 * correct.item() / seen
             val_loss, val_acc = _evaluate(model, x_val, y_val, scale, shift, n_val_used, chunk)
@@ -395,13 +347,13 @@ def train_lifespan(net: NetSpec, train: TrainSpec, data, device="auto", progress
                    C.ELAPSED_S: elapsed_before + time.perf_counter() - t0}
             rows.append(row)
 
-            # --- check: a non-finite loss ends the lifespan, kept and marked --------------------
+            # --- check: a non-finite loss ends the lifespan, kept and marked ----------------------
             diverged = not (math.isfinite(train_loss) and math.isfinite(val_loss))
             if diverged:
                 status = C.STATUS_DIVERGED
                 info["diverged_at"] = repr(row[C.EPOCH])
 
-            # --- checkpoint: everything a resume needs, written atomically ----------------------
+            # --- checkpoint: everything a resume needs, written atomically ------------------------
             elif every and (r + 1) % every == 0 and r + 1 < n_rows:
                 save_checkpoint(checkpoint, net, train, rows, row[C.ELAPSED_S], model, opt, dev)
             if progress is not None:
@@ -409,7 +361,7 @@ def train_lifespan(net: NetSpec, train: TrainSpec, data, device="auto", progress
             if diverged:
                 break
 
-    # --- result: the curve, the final weights, the provenance ---------------------------------------
+    # --- result: the curve, the final weights, the provenance -------------------------------------
     if weights is not None:
         weights = Path(weights)
         atomic_save({name: t.detach().cpu() for name, t in model.state_dict().items()}, weights)
@@ -419,5 +371,4 @@ def train_lifespan(net: NetSpec, train: TrainSpec, data, device="auto", progress
                     layout="nnlife")
 
 
-__all__ = ["train_lifespan", "resolve_device", "derive_seed", "interval_bounds", "check_data",
-           "eval_batch_size", "provenance", "device_name"]
+__all__ = ["train_lifespan", "derive_seed", "interval_bounds", "check_data", "eval_batch_size", "provenance"]

@@ -10,7 +10,7 @@ from .. import columns as C
 from ..analyse.fitting import best_families, fitted_values
 from .style import CURVE_LABELS, SHAPE_COLUMN, datasets_in, empty, grid, log_ticks, need, palette, pyplot
 
-# --- the data at a glance -----------------------------------------------------------------------
+# --- the data at a glance -------------------------------------------------------------------------
 def plot_curves_by_dataset(curves: pd.DataFrame, metric: str = C.VAL_ACC, max_curves: int = 300,
                            seed: int = 0):
     """How the curves of each dataset run: one panel per dataset, every curve faint (at most
@@ -122,7 +122,7 @@ def plot_fit_examples(curves: pd.DataFrame, fits: pd.DataFrame, ids, metric: str
     return fig
 
 
-# --- shapes -------------------------------------------------------------------------------------
+# --- shapes ---------------------------------------------------------------------------------------
 def plot_shape_counts(table: pd.DataFrame, column: str = SHAPE_COLUMN):
     """How common each shape class is, per dataset (share of the dataset's networks, %)."""
     need(table, ("dataset", column), "plot_shape_counts")
@@ -176,7 +176,7 @@ def plot_shape_examples(curves: pd.DataFrame, table: pd.DataFrame, per_class: in
     return fig
 
 
-# --- early prediction ---------------------------------------------------------------------------
+# --- early prediction -----------------------------------------------------------------------------
 def plot_prediction_benchmark(summary: pd.DataFrame, metric: str = "mae"):
     """How well each method predicts final fitness from the first epochs: ``metric`` (a column of
     the benchmark summary: "mae" in percentage points, or "spearman") against the cutoff epoch,
