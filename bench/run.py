@@ -15,6 +15,7 @@ the reported figure is the median; every ratio is formed from medians of the sam
 also holds the small harness the scripts share (``interleave``, ``median``, ``profile_top``,
 ``machine``, ``versions``): the scripts import it as ``run``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-MODES = ("full", "quick", "smoke")   # smoke: tiny inputs, for tests/test_bench_smoke.py only
+MODES = ("full", "quick", "smoke")  # smoke: tiny inputs, for tests/test_bench_smoke.py only
 PARTS = ("train_throughput", "scaling", "analysis_scale")
 
 # Every key of benchmarks.json's "figures", the part that measures it, and its target (issue 7).
@@ -113,8 +114,13 @@ def profile_top(fn, n: int = 15, sort: str = "tottime") -> str:
 
 def machine() -> dict:
     """CPU model, cores, memory and OS of this machine (from /proc where it exists)."""
-    info = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "memory_gib": None, "os": platform.platform(), "python": platform.python_version()}
+    info = {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "memory_gib": None,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+    }
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -140,8 +146,18 @@ def versions() -> dict:
     from importlib import metadata
 
     out = {"python": platform.python_version()}
-    for name in ("torch", "torchvision", "numpy", "scipy", "pandas", "pyarrow", "dask",
-                 "distributed", "lightning", "nnlife"):
+    for name in (
+        "torch",
+        "torchvision",
+        "numpy",
+        "scipy",
+        "pandas",
+        "pyarrow",
+        "dask",
+        "distributed",
+        "lightning",
+        "nnlife",
+    ):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -183,7 +199,7 @@ def fmt(x, digits: int = 3) -> str:
     if isinstance(x, float):
         if x != x:
             return "nan"
-        if abs(x) >= 10 ** digits:
+        if abs(x) >= 10**digits:
             return f"{x:,.0f}"
         return f"{x:.{digits}g}"
     return str(x)
@@ -223,18 +239,22 @@ def _run_part(part: str, mode: str, env: dict) -> tuple[dict | None, dict]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", default="reports", help="folder for benchmarks.md and .json")
     parser.add_argument("--quick", action="store_true", help="small sizes and 3 repeats: a first look")
     parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # tests only
-    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
-                        help="run only these benchmarks")
+    parser.add_argument(
+        "--parts", nargs="+", choices=PARTS, default=list(PARTS), help="run only these benchmarks"
+    )
     args = parser.parse_args(argv)
     mode = "smoke" if args.smoke else ("quick" if args.quick else "full")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    command = "python bench/run.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    command = "python bench/run.py " + " ".join(
+        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+    )
 
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(BENCH), str(ROOT), env.get("PYTHONPATH")) if p)
@@ -257,9 +277,11 @@ def main(argv=None) -> int:
     gpu = (results.get("train_throughput") or {}).get("gpu")
     doc = {
         "figures": figures,
-        **figures,   # the figures also at the top level, as issue 7 names them
-        "targets": {k: ({"op": t[0], "value": t[1], "unit": t[2], "met": _target_met(figures[k], t)}
-                        if t else None) for k, (_, t) in KEYS.items()},
+        **figures,  # the figures also at the top level, as issue 7 names them
+        "targets": {
+            k: ({"op": t[0], "value": t[1], "unit": t[2], "met": _target_met(figures[k], t)} if t else None)
+            for k, (_, t) in KEYS.items()
+        },
         "extra_figures": extra,
         "mode": mode,
         "command": command,
@@ -285,14 +307,13 @@ def _markdown(doc: dict, results: dict) -> str:
     mode_note = {
         "full": "full mode",
         "quick": "**quick mode**: reduced sizes and repeats, for a first look; the figures are "
-                 "not the ones to compare with the targets",
+        "not the ones to compare with the targets",
         "smoke": "**smoke mode** (tiny inputs, for the test suite): the figures mean nothing",
     }[doc["mode"]]
     lines = [
         "# nnlife benchmarks",
         "",
-        f"Measured {doc['date']} with `{doc['command']}` ({mode_note}); "
-        f"{doc['total_wall_s']:.0f} s in all.",
+        f"Measured {doc['date']} with `{doc['command']}` ({mode_note}); {doc['total_wall_s']:.0f} s in all.",
         "`make bench` runs the full mode; `make bench-quick` the quick one. Each part is a script in "
         "`bench/` (see `bench/README.md`), run in its own process; the exact command of each part "
         "is given in its section. Every figure is the median of interleaved repeats "
@@ -301,13 +322,20 @@ def _markdown(doc: dict, results: dict) -> str:
         "",
         "## Machine",
         "",
-        md_table(["", ""], [
-            ["CPU", m.get("cpu")], ["cores", m.get("cores")],
-            ["memory", f"{m.get('memory_gib')} GiB"], ["OS", m.get("os")],
-            ["load average at start (1, 5, 15 min)",
-             ", ".join(f"{x:.2f}" for x in m.get("load_average_at_start", []))],
-            ["GPU", _gpu_line(doc.get("gpu"))],
-        ]),
+        md_table(
+            ["", ""],
+            [
+                ["CPU", m.get("cpu")],
+                ["cores", m.get("cores")],
+                ["memory", f"{m.get('memory_gib')} GiB"],
+                ["OS", m.get("os")],
+                [
+                    "load average at start (1, 5, 15 min)",
+                    ", ".join(f"{x:.2f}" for x in m.get("load_average_at_start", [])),
+                ],
+                ["GPU", _gpu_line(doc.get("gpu"))],
+            ],
+        ),
         "",
         "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
         "",
@@ -333,23 +361,33 @@ def _markdown(doc: dict, results: dict) -> str:
     ex = doc.get("extra_figures") or {}
     notes = []
     if ex.get("ratio_vs_dataloader_paper") is not None:
-        notes.append(f"the paper network: {fmt(ex['ratio_vs_dataloader_paper'])}x the DataLoader loop, "
-                     f"{fmt(ex.get('ratio_vs_lightning_paper'))}x Lightning (the ratios above are "
-                     "the small network's)")
+        notes.append(
+            f"the paper network: {fmt(ex['ratio_vs_dataloader_paper'])}x the DataLoader loop, "
+            f"{fmt(ex.get('ratio_vs_lightning_paper'))}x Lightning (the ratios above are "
+            "the small network's)"
+        )
     if ex.get("cpu_time_peak_fraction_small") is not None:
-        notes.append(f"from CPU time instead of wall time: {fmt(ex['cpu_time_ratio_vs_dataloader_small'])}x "
-                     f"and {fmt(ex.get('cpu_time_ratio_vs_lightning_small'))}x, peak fraction "
-                     f"{fmt(ex['cpu_time_peak_fraction_small'])} (small network)")
+        notes.append(
+            f"from CPU time instead of wall time: {fmt(ex['cpu_time_ratio_vs_dataloader_small'])}x "
+            f"and {fmt(ex.get('cpu_time_ratio_vs_lightning_small'))}x, peak fraction "
+            f"{fmt(ex['cpu_time_peak_fraction_small'])} (small network)"
+        )
     if ex.get("steps_only_peak_fraction_small") is not None:
-        notes.append("the bare SGD steps of the small network (no recording) reach a peak fraction "
-                     f"of {fmt(ex['steps_only_peak_fraction_small'])}: the eager-PyTorch ceiling")
+        notes.append(
+            "the bare SGD steps of the small network (no recording) reach a peak fraction "
+            f"of {fmt(ex['steps_only_peak_fraction_small'])}: the eager-PyTorch ceiling"
+        )
     if ex.get("scaling_2_workers_vs_workers_1") is not None:
-        notes.append(f"2 workers against `generate_batch(workers=1)` (2 torch threads): "
-                     f"{fmt(ex['scaling_2_workers_vs_workers_1'])}x; training time alone: "
-                     f"{fmt(ex.get('scaling_2_workers_training_only'))}x")
+        notes.append(
+            f"2 workers against `generate_batch(workers=1)` (2 torch threads): "
+            f"{fmt(ex['scaling_2_workers_vs_workers_1'])}x; training time alone: "
+            f"{fmt(ex.get('scaling_2_workers_training_only'))}x"
+        )
     if ex.get("fits_processes_s") is not None:
-        notes.append(f"fits on Dask processes (2 cores): {fmt(ex['fits_processes_s'])} s; "
-                     f"`pd.read_csv` over the tables: {fmt(ex.get('read_csv_s'))} s")
+        notes.append(
+            f"fits on Dask processes (2 cores): {fmt(ex['fits_processes_s'])} s; "
+            f"`pd.read_csv` over the tables: {fmt(ex.get('read_csv_s'))} s"
+        )
     if notes:
         lines += ["Beside them (in `extra_figures`): " + "; ".join(notes) + ".", ""]
     for part in PARTS:
@@ -358,8 +396,13 @@ def _markdown(doc: dict, results: dict) -> str:
         res = results[part]
         run = doc["runs"][part]
         if res is None:
-            lines += [f"## {part}", "", f"FAILED (exit {run['returncode']}): `{run['command']}`; "
-                      "its figures are null. Run the command to see the error.", ""]
+            lines += [
+                f"## {part}",
+                "",
+                f"FAILED (exit {run['returncode']}): `{run['command']}`; "
+                "its figures are null. Run the command to see the error.",
+                "",
+            ]
             continue
         lines += [res["markdown"].rstrip(), "", f"Command: `{run['command']}` ({run['wall_s']:.0f} s).", ""]
     lines += ["## 5. GPU", ""]
@@ -370,8 +413,13 @@ def _markdown(doc: dict, results: dict) -> str:
         lines += [gpu.get("markdown", "").rstrip(), ""]
         scaling = (results.get("scaling") or {}).get("details") or {}
         if gpu.get("available") and scaling.get("gpu"):
-            lines += [md_table(["workers on one GPU", "lifespans per GPU-hour"],
-                               [[k, v] for k, v in scaling["gpu"].items()]), ""]
+            lines += [
+                md_table(
+                    ["workers on one GPU", "lifespans per GPU-hour"],
+                    [[k, v] for k, v in scaling["gpu"].items()],
+                ),
+                "",
+            ]
     return "\n".join(lines) + "\n"
 
 

@@ -11,6 +11,7 @@ lifespans per hour is what a user gets from the call. The summed training time o
 When a GPU is present, the same batch runs on it with 1, 2 and 4 concurrent workers (lifespans
 per GPU-hour); otherwise the report says that no GPU was measured.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from run import interleave, log, md_table, median, part_main
+from run import interleave, md_table, median, part_main
 
 # networks per batch, epochs, subset sizes, repeats. Small networks' costs are heavy-tailed (the
 # FLOPs of `small` samples span two orders of magnitude): with 8 networks of seed 0 one of them
@@ -32,7 +33,7 @@ MODES = {
 }
 # smoke mode (the test suite) runs the batches on in-process, threaded Dask clusters: starting
 # worker processes (a fresh interpreter importing torch each) would take most of the test's time.
-SEED = 0   # seed of the batch: which networks are drawn
+SEED = 0  # seed of the batch: which networks are drawn
 
 
 def one_batch(cfg: dict, workers: int, device: str = "cpu", cluster: str = "generate_batch") -> dict:
@@ -49,26 +50,56 @@ def one_batch(cfg: dict, workers: int, device: str = "cpu", cluster: str = "gene
     out = Path(tempfile.mkdtemp(prefix=f"nnlife-bench-scaling-{workers}w-"))
     try:
         t0 = time.perf_counter()
-        kwargs = dict(epochs=cfg["epochs"], train_size=cfg["train_size"], val_size=cfg["val_size"],
-                      device=device, progress=False)
+        kwargs = dict(
+            epochs=cfg["epochs"],
+            train_size=cfg["train_size"],
+            val_size=cfg["val_size"],
+            device=device,
+            progress=False,
+        )
         if cluster != "generate_batch":
             from distributed import Client, LocalCluster
 
-            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=cluster == "one_thread",
-                              dashboard_address=None) as lc, Client(lc) as client:
-                frame = generate_batch(out / "batch", "FashionMNIST", cfg["n_networks"], space="small",
-                                       seed=SEED, scheduler=client, **kwargs)
+            with (
+                LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=cluster == "one_thread",
+                    dashboard_address=None,
+                ) as lc,
+                Client(lc) as client,
+            ):
+                frame = generate_batch(
+                    out / "batch",
+                    "FashionMNIST",
+                    cfg["n_networks"],
+                    space="small",
+                    seed=SEED,
+                    scheduler=client,
+                    **kwargs,
+                )
         else:
-            frame = generate_batch(out / "batch", "FashionMNIST", cfg["n_networks"], space="small",
-                                   seed=SEED, workers=workers, **kwargs)
+            frame = generate_batch(
+                out / "batch",
+                "FashionMNIST",
+                cfg["n_networks"],
+                space="small",
+                seed=SEED,
+                workers=workers,
+                **kwargs,
+            )
         seconds = time.perf_counter() - t0
     finally:
         shutil.rmtree(out, ignore_errors=True)
     if len(frame) != cfg["n_networks"] or (frame["status"] == "failed").any():
         raise RuntimeError(f"generate_batch returned {len(frame)} lifespans, expected {cfg['n_networks']}")
-    return {"seconds": seconds, "tables": len(frame), "training_s": float(frame["elapsed_s"].sum()),
-            "lifespans_per_hour": 3600.0 * len(frame) / seconds,
-            "elapsed_s": [float(v) for v in frame["elapsed_s"]]}
+    return {
+        "seconds": seconds,
+        "tables": len(frame),
+        "training_s": float(frame["elapsed_s"].sum()),
+        "lifespans_per_hour": 3600.0 * len(frame) / seconds,
+        "elapsed_s": [float(v) for v in frame["elapsed_s"]],
+    }
 
 
 def startup_breakdown() -> dict:
@@ -83,6 +114,7 @@ def startup_breakdown() -> dict:
 
         import nnlife.train  # noqa: F401
         from nnlife.data import load_dataset
+
         t1 = time.perf_counter()
         load_dataset("FashionMNIST", train_size=1000, val_size=100)
         return t1 - t0, time.perf_counter() - t1
@@ -91,13 +123,17 @@ def startup_breakdown() -> dict:
     cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)
     client = Client(cluster)
     t1 = time.perf_counter()
-    (imports, load), = client.run(in_worker).values()
+    ((imports, load),) = client.run(in_worker).values()
     t2 = time.perf_counter()
     client.close()
     cluster.close()
     t3 = time.perf_counter()
-    return {"cluster_start_s": t1 - t0, "worker_imports_s": imports, "dataset_load_s": load,
-            "cluster_close_s": t3 - t2}
+    return {
+        "cluster_start_s": t1 - t0,
+        "worker_imports_s": imports,
+        "dataset_load_s": load,
+        "cluster_close_s": t3 - t2,
+    }
 
 
 def run(mode: str) -> dict:
@@ -105,14 +141,18 @@ def run(mode: str) -> dict:
     cfg = MODES[mode]
     load0 = os.getloadavg()
     if mode == "smoke":
-        contenders = {"1 worker": lambda: one_batch(cfg, 1, cluster="threads"),
-                      "2 workers": lambda: one_batch(cfg, 2, cluster="threads")}
+        contenders = {
+            "1 worker": lambda: one_batch(cfg, 1, cluster="threads"),
+            "2 workers": lambda: one_batch(cfg, 2, cluster="threads"),
+        }
     else:
-        contenders = {"1 worker": lambda: one_batch(cfg, 1),
-                      "1 worker, 1 thread": lambda: one_batch(cfg, 1, cluster="one_thread"),
-                      "2 workers": lambda: one_batch(cfg, 2)}
+        contenders = {
+            "1 worker": lambda: one_batch(cfg, 1),
+            "1 worker, 1 thread": lambda: one_batch(cfg, 1, cluster="one_thread"),
+            "2 workers": lambda: one_batch(cfg, 2),
+        }
     runs = interleave(contenders, cfg["repeats"], label="scaling")
-    rows, med = [], {}
+    med = {}
     for name, rs in runs.items():
         med[name] = {k: median([r[k] for r in rs]) for k in ("seconds", "training_s", "lifespans_per_hour")}
     # scaling_2_workers: against one worker on one core (the classic baseline: two single-core
@@ -135,27 +175,44 @@ def run(mode: str) -> dict:
     busy = [0.0, 0.0]
     for d in sorted(per_life, reverse=True):
         busy[busy.index(min(busy))] += d
-    balance = {"lifespan_s": per_life, "sum_s": sum(per_life), "longest_s": max(per_life),
-               "lpt_2_worker_span_s": max(busy),
-               "two_worker_wall_s": med["2 workers"]["seconds"],
-               "two_worker_overhead_s": med["2 workers"]["seconds"] - med["2 workers"]["training_s"] / 2}
+    balance = {
+        "lifespan_s": per_life,
+        "sum_s": sum(per_life),
+        "longest_s": max(per_life),
+        "lpt_2_worker_span_s": max(busy),
+        "two_worker_wall_s": med["2 workers"]["seconds"],
+        "two_worker_overhead_s": med["2 workers"]["seconds"] - med["2 workers"]["training_s"] / 2,
+    }
     load = {"start": list(load0), "end": list(os.getloadavg())}
-    details = {"config": cfg, "medians": med,
-               "all_seconds": {n: [r["seconds"] for r in rs] for n, rs in runs.items()},
-               "scaling_2_workers": ratio, "scaling_2_workers_vs_workers_1": ratio_default,
-               "scaling_2_workers_vs_1_thread": ratio_1t,
-               "scaling_2_workers_training_only": ratio_train, "startup": breakdown, "balance": balance,
-               "gpu": gpu,
-               "load_average": load}
-    return {"figures": {"scaling_2_workers": ratio},
-            "extra_figures": {"scaling_2_workers_vs_workers_1": ratio_default,
-                              "scaling_2_workers_vs_1_thread": ratio_1t,
-                              "scaling_2_workers_training_only": ratio_train,
-                              **{f"lifespans_per_hour_{k.replace(' ', '_').replace(',', '')}":
-                                 m["lifespans_per_hour"] for k, m in med.items()}},
-            "details": details,
-            "markdown": markdown(cfg, med, runs, ratio, ratio_default, ratio_train, breakdown,
-                                 balance, gpu, load)}
+    details = {
+        "config": cfg,
+        "medians": med,
+        "all_seconds": {n: [r["seconds"] for r in rs] for n, rs in runs.items()},
+        "scaling_2_workers": ratio,
+        "scaling_2_workers_vs_workers_1": ratio_default,
+        "scaling_2_workers_vs_1_thread": ratio_1t,
+        "scaling_2_workers_training_only": ratio_train,
+        "startup": breakdown,
+        "balance": balance,
+        "gpu": gpu,
+        "load_average": load,
+    }
+    return {
+        "figures": {"scaling_2_workers": ratio},
+        "extra_figures": {
+            "scaling_2_workers_vs_workers_1": ratio_default,
+            "scaling_2_workers_vs_1_thread": ratio_1t,
+            "scaling_2_workers_training_only": ratio_train,
+            **{
+                f"lifespans_per_hour_{k.replace(' ', '_').replace(',', '')}": m["lifespans_per_hour"]
+                for k, m in med.items()
+            },
+        },
+        "details": details,
+        "markdown": markdown(
+            cfg, med, runs, ratio, ratio_default, ratio_train, breakdown, balance, gpu, load
+        ),
+    }
 
 
 def _gpu(cfg: dict):
@@ -163,16 +220,26 @@ def _gpu(cfg: dict):
 
     if not torch.cuda.is_available():
         return None
-    runs = interleave({f"{w} GPU workers": (lambda w=w: one_batch(cfg, w, device="cuda"))
-                       for w in (1, 2, 4)}, cfg["repeats"], label="gpu scaling")
+    runs = interleave(
+        {f"{w} GPU workers": (lambda w=w: one_batch(cfg, w, device="cuda")) for w in (1, 2, 4)},
+        cfg["repeats"],
+        label="gpu scaling",
+    )
     return {name: median([r["lifespans_per_hour"] for r in rs]) for name, rs in runs.items()}
 
 
 def markdown(cfg, med, runs, ratio, ratio_default, ratio_train, breakdown, balance, gpu, load) -> str:
     rows = []
     for name, m in med.items():
-        rows.append([name, m["seconds"], m["training_s"], m["lifespans_per_hour"],
-                     ", ".join(f"{r['seconds']:.1f}" for r in runs[name])])
+        rows.append(
+            [
+                name,
+                m["seconds"],
+                m["training_s"],
+                m["lifespans_per_hour"],
+                ", ".join(f"{r['seconds']:.1f}" for r in runs[name]),
+            ]
+        )
     out = [
         "## 3. Scale-out (`bench/scaling.py`)",
         "",
@@ -202,34 +269,48 @@ def markdown(cfg, med, runs, ratio, ratio_default, ratio_train, breakdown, balan
         "",
     ]
     if breakdown:
-        labels = {"cluster_start_s": "start the LocalCluster and a Client",
-                  "worker_imports_s": "import torch and nnlife in a worker",
-                  "dataset_load_s": "load_dataset in a worker (read, MD5, parse)",
-                  "cluster_close_s": "close Client and cluster"}
+        labels = {
+            "cluster_start_s": "start the LocalCluster and a Client",
+            "worker_imports_s": "import torch and nnlife in a worker",
+            "dataset_load_s": "load_dataset in a worker (read, MD5, parse)",
+            "cluster_close_s": "close Client and cluster",
+        }
         b = balance
-        out += ["### Where the time goes (target missed)", "",
-                "Fixed costs of one call, measured once on a 1-worker LocalCluster (each worker "
-                "of a W-worker cluster pays the middle two, in parallel with the others):", "",
-                md_table(["step", "s"], [[labels.get(k, k), v] for k, v in breakdown.items()]), "",
-                f"Load balance: the {len(b['lifespan_s'])} lifespans take "
-                + ", ".join(f"{x:.1f}" for x in b["lifespan_s"])
-                + f" s on one core (sum {b['sum_s']:.1f} s, longest {b['longest_s']:.1f} s); "
-                f"placed longest-first on 2 workers they need at least {b['lpt_2_worker_span_s']:.1f} s, "
-                f"against the ideal {b['sum_s'] / 2:.1f} s. The 2-worker call takes "
-                f"{b['two_worker_wall_s']:.1f} s, {b['two_worker_overhead_s']:.1f} s more than half "
-                "its summed training time: start-up, data loading, writing, shutdown and imbalance.",
-                "",
-                "What would close the gap: at the published scale (40 epochs over 50,000-60,000 "
-                "images, hundreds of times this benchmark's lifespans) the fixed costs vanish and "
-                "the training-time ratio above is what remains. For short batches: submit the "
-                "lifespans longest-first (by FLOPs x images, known from the spec before training) "
-                "so the last task is a short one, and start the workers' imports and dataset load "
-                "while the cluster comes up (Dask worker `preload`).", ""]
+        out += [
+            "### Where the time goes (target missed)",
+            "",
+            "Fixed costs of one call, measured once on a 1-worker LocalCluster (each worker "
+            "of a W-worker cluster pays the middle two, in parallel with the others):",
+            "",
+            md_table(["step", "s"], [[labels.get(k, k), v] for k, v in breakdown.items()]),
+            "",
+            f"Load balance: the {len(b['lifespan_s'])} lifespans take "
+            + ", ".join(f"{x:.1f}" for x in b["lifespan_s"])
+            + f" s on one core (sum {b['sum_s']:.1f} s, longest {b['longest_s']:.1f} s); "
+            f"placed longest-first on 2 workers they need at least {b['lpt_2_worker_span_s']:.1f} s, "
+            f"against the ideal {b['sum_s'] / 2:.1f} s. The 2-worker call takes "
+            f"{b['two_worker_wall_s']:.1f} s, {b['two_worker_overhead_s']:.1f} s more than half "
+            "its summed training time: start-up, data loading, writing, shutdown and imbalance.",
+            "",
+            "What would close the gap: at the published scale (40 epochs over 50,000-60,000 "
+            "images, hundreds of times this benchmark's lifespans) the fixed costs vanish and "
+            "the training-time ratio above is what remains. For short batches: submit the "
+            "lifespans longest-first (by FLOPs x images, known from the spec before training) "
+            "so the last task is a short one, and start the workers' imports and dataset load "
+            "while the cluster comes up (Dask worker `preload`).",
+            "",
+        ]
     if gpu is None:
-        out += ["No GPU was measured (torch.cuda.is_available() is False on this machine): lifespans "
-                "per GPU-hour with 1, 2 and 4 concurrent workers are not reported.", ""]
+        out += [
+            "No GPU was measured (torch.cuda.is_available() is False on this machine): lifespans "
+            "per GPU-hour with 1, 2 and 4 concurrent workers are not reported.",
+            "",
+        ]
     else:
-        out += [md_table(["workers on one GPU", "lifespans per GPU-hour"], [[k, v] for k, v in gpu.items()]), ""]
+        out += [
+            md_table(["workers on one GPU", "lifespans per GPU-hour"], [[k, v] for k, v in gpu.items()]),
+            "",
+        ]
     return "\n".join(out)
 
 

@@ -37,6 +37,7 @@ evaluations, the second E, so one evaluation costs (t_0.5 - t_1) / E and trainin
 evaluation would take t_0 = t_0.5 - 2E x that = 2 t_1 - t_0.5. eval_overhead_points =
 100 (t_0.5 - t_0) / t_0.5, next to the FLOP share of the evaluations.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -49,26 +50,53 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-
 from run import fmt, interleave, log, md_table, median, medians, part_main, profile_top
 
-THREADS = 1          # torch threads of every contender (and of the matmul peak)
+THREADS = 1  # torch threads of every contender (and of the matmul peak)
 MODES = {
     # train/val images, epochs, repeats, matmul side; quick ~2 min; smoke: seconds, for the test
-    "full": dict(train_size=5000, val_size=1000, epochs=2, repeats=5, matmul_n=2048, workers2=True,
-                 warmup=True, eval_pairs=25),
-    "quick": dict(train_size=1500, val_size=500, epochs=1, repeats=3, matmul_n=1024, workers2=False,
-                  warmup=True, eval_pairs=10),
-    "smoke": dict(train_size=400, val_size=50, epochs=1, repeats=1, matmul_n=128, workers2=False,
-                  warmup=False, eval_pairs=0),
+    "full": dict(
+        train_size=5000,
+        val_size=1000,
+        epochs=2,
+        repeats=5,
+        matmul_n=2048,
+        workers2=True,
+        warmup=True,
+        eval_pairs=25,
+    ),
+    "quick": dict(
+        train_size=1500,
+        val_size=500,
+        epochs=1,
+        repeats=3,
+        matmul_n=1024,
+        workers2=False,
+        warmup=True,
+        eval_pairs=10,
+    ),
+    "smoke": dict(
+        train_size=400,
+        val_size=50,
+        epochs=1,
+        repeats=1,
+        matmul_n=128,
+        workers2=False,
+        warmup=False,
+        eval_pairs=0,
+    ),
 }
 # Evaluation is a tenth of a short run, so its cost (a difference of two run times) needs more
 # pairs than the throughput figures: networks whose run takes under EVAL_PAIRS_MAX_S get
 # ``eval_pairs`` back-to-back (eval 0.5, eval 1.0) pairs in all.
 EVAL_PAIRS_MAX_S = 3.0
-N_CANDIDATES = 101   # the benchmark network of a space: median FLOPs among sample(space, seed=0..100)
-FASHION_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+N_CANDIDATES = 101  # the benchmark network of a space: median FLOPs among sample(space, seed=0..100)
+FASHION_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
 
 
 # --- the networks ---------------------------------------------------------------------------------
@@ -127,8 +155,13 @@ def _weights_generator(train):
 def _optimizer(model, train):
     import torch
 
-    return torch.optim.SGD(model.parameters(), lr=train.learning_rate, momentum=train.momentum,
-                           dampening=train.dampening, weight_decay=train.weight_decay)
+    return torch.optim.SGD(
+        model.parameters(),
+        lr=train.learning_rate,
+        momentum=train.momentum,
+        dampening=train.dampening,
+        weight_decay=train.weight_decay,
+    )
 
 
 # --- contender: a plain PyTorch loop --------------------------------------------------------------
@@ -141,15 +174,26 @@ def plain_loop(net, train, train_set, val_set, num_workers: int = 0, device: str
     from nnlife.generate.network import build
 
     g = torch.Generator().manual_seed(train.seed)
-    loader = DataLoader(train_set, batch_size=train.batch_size, shuffle=True, generator=g,
-                        num_workers=num_workers, persistent_workers=num_workers > 0)
-    val_loader = DataLoader(val_set, batch_size=train.batch_size, shuffle=False,
-                            num_workers=num_workers, persistent_workers=num_workers > 0)
+    loader = DataLoader(
+        train_set,
+        batch_size=train.batch_size,
+        shuffle=True,
+        generator=g,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+    )
+    val_loader = DataLoader(
+        val_set,
+        batch_size=train.batch_size,
+        shuffle=False,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+    )
     model = build(net, generator=_weights_generator(train)).to(device)
     opt = _optimizer(model, train)
     loss_fn = nn.CrossEntropyLoss()
     n_batches = len(loader)
-    checkpoints = {math.ceil(n_batches / 2), n_batches}   # half an epoch, a whole epoch
+    checkpoints = {math.ceil(n_batches / 2), n_batches}  # half an epoch, a whole epoch
 
     def evaluate():
         model.eval()
@@ -180,8 +224,9 @@ def plain_loop(net, train, train_set, val_set, num_workers: int = 0, device: str
             seen += len(y)
             if i in checkpoints:
                 val_loss, val_acc = evaluate()
-                rows.append((epoch + i / n_batches, run_loss / seen, 100.0 * run_correct / seen,
-                             val_loss, val_acc))
+                rows.append(
+                    (epoch + i / n_batches, run_loss / seen, 100.0 * run_correct / seen, val_loss, val_acc)
+                )
                 run_loss, run_correct, seen = 0.0, 0, 0
     return {"rows": len(rows), "final_val_acc": rows[-1][4]}
 
@@ -231,7 +276,7 @@ def lightning_run(net, train, train_set, val_set, log_dir: Path, accelerator: st
             self.log("val_acc", 100.0 * (out.argmax(1) == y).float().mean(), batch_size=len(y))
 
         def on_validation_epoch_end(self):
-            if self.seen:   # train loss/accuracy over the half epoch just finished
+            if self.seen:  # train loss/accuracy over the half epoch just finished
                 self.log("train_loss", self.run_loss / self.seen)
                 self.log("train_acc", 100.0 * self.run_correct / self.seen)
                 self.reset()
@@ -242,10 +287,16 @@ def lightning_run(net, train, train_set, val_set, log_dir: Path, accelerator: st
     g = torch.Generator().manual_seed(train.seed)
     loader = DataLoader(train_set, batch_size=train.batch_size, shuffle=True, generator=g)
     val_loader = DataLoader(val_set, batch_size=train.batch_size, shuffle=False)
-    trainer = L.Trainer(max_epochs=int(train.epochs), val_check_interval=0.5,
-                        logger=CSVLogger(str(log_dir)), enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False,
-                        accelerator=accelerator, devices=1)
+    trainer = L.Trainer(
+        max_epochs=int(train.epochs),
+        val_check_interval=0.5,
+        logger=CSVLogger(str(log_dir)),
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator=accelerator,
+        devices=1,
+    )
     module = LitNet()
     trainer.fit(module, loader, val_loader)
     acc = trainer.callback_metrics.get("val_acc")
@@ -273,7 +324,7 @@ def bare_steps(net, train, data) -> dict:
     for _ in range(int(train.epochs)):
         perm = torch.randperm(len(y_all), generator=g)
         for b in range(0, len(y_all), bs):
-            idx = perm[b:b + bs]
+            idx = perm[b : b + bs]
             out = model(x_all[idx].float().mul_(scale).sub_(shift))
             loss = loss_fn(out, y_all[idx])
             opt.zero_grad(set_to_none=True)
@@ -294,6 +345,7 @@ def timed(fn, *args, **kwargs):
     """A contender callable for ``interleave``: runs fn and adds ``seconds`` (wall clock) and
     ``cpu_seconds`` (this process's CPU time: less sensitive to other jobs on a shared machine;
     it leaves out DataLoader worker processes)."""
+
     def call():
         c0, t0 = time.process_time(), time.perf_counter()
         out = fn(*args, **kwargs)
@@ -301,6 +353,7 @@ def timed(fn, *args, **kwargs):
         out["seconds"] = time.perf_counter() - t0
         out["cpu_seconds"] = time.process_time() - c0
         return out
+
     return call
 
 
@@ -322,8 +375,12 @@ def matmul_rate(n: int, device: str = "cpu") -> dict:
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - t0)
         best_cpu = min(best_cpu, time.process_time() - c0)
-    return {"seconds": best, "cpu_seconds": best_cpu, "flops_per_s": 2.0 * n ** 3 / best,
-            "flops_per_cpu_s": 2.0 * n ** 3 / max(best_cpu, 1e-9)}
+    return {
+        "seconds": best,
+        "cpu_seconds": best_cpu,
+        "flops_per_s": 2.0 * n**3 / best,
+        "flops_per_cpu_s": 2.0 * n**3 / max(best_cpu, 1e-9),
+    }
 
 
 # --- the benchmark --------------------------------------------------------------------------------
@@ -332,10 +389,16 @@ def bench_network(space: str, cfg: dict, root: Path, tmp: Path, device: str = "c
     import nnlife
 
     seed, net, train0 = pick_network(space)
-    train = train0.replace(epochs=cfg["epochs"], train_size=cfg["train_size"],
-                           val_size=cfg["val_size"], eval_interval=0.5, device=device)
-    data = nnlife.load_dataset("FashionMNIST", train_size=cfg["train_size"],
-                               val_size=cfg["val_size"], seed=train.subset_seed)
+    train = train0.replace(
+        epochs=cfg["epochs"],
+        train_size=cfg["train_size"],
+        val_size=cfg["val_size"],
+        eval_interval=0.5,
+        device=device,
+    )
+    data = nnlife.load_dataset(
+        "FashionMNIST", train_size=cfg["train_size"], val_size=cfg["val_size"], seed=train.subset_seed
+    )
     train_set, val_set = user_datasets(root, data)
     contenders = {
         "nnlife": timed(nnlife_run, net, train, data, device),
@@ -347,11 +410,20 @@ def bench_network(space: str, cfg: dict, root: Path, tmp: Path, device: str = "c
     if cfg["workers2"]:
         contenders["dataloader_2w"] = timed(plain_loop, net, train, train_set, val_set, 2, device)
     if lightning_available():
-        contenders["lightning"] = timed(lightning_run, net, train, train_set, val_set, tmp / "lightning",
-                                        "cpu" if device == "cpu" else "gpu")
+        contenders["lightning"] = timed(
+            lightning_run,
+            net,
+            train,
+            train_set,
+            val_set,
+            tmp / "lightning",
+            "cpu" if device == "cpu" else "gpu",
+        )
     contenders["matmul"] = lambda: matmul_rate(cfg["matmul_n"], device)
-    log(f"{space}: seed {seed}, {net.canonical()}, batch {train.batch_size}, "
-        f"{net.flops_per_image:,} FLOPs/image")
+    log(
+        f"{space}: seed {seed}, {net.canonical()}, batch {train.batch_size}, "
+        f"{net.flops_per_image:,} FLOPs/image"
+    )
     runs = interleave(contenders, cfg["repeats"], label=space, warmup=cfg["warmup"])
     med = {name: medians(r) for name, r in runs.items()}
     pairs = {"nnlife": list(runs["nnlife"]), "nnlife_eval1": list(runs["nnlife_eval1"])}
@@ -370,6 +442,7 @@ def bench_network(space: str, cfg: dict, root: Path, tmp: Path, device: str = "c
     ips = {name: n_train / t[name] for name in t if name != "matmul"}
     peak = med["matmul"]["flops_per_s"]
     achieved = flops / t["nnlife"]
+
     # E evaluations cost t_0.5 - t_1.0: the median of the per-repeat differences (each pair ran
     # back to back, so slow drifts of a shared machine cancel), not the difference of medians
     def eval_cost(key):
@@ -379,7 +452,7 @@ def bench_network(space: str, cfg: dict, root: Path, tmp: Path, device: str = "c
     steps_flops = 3 * F * n_train
     c = {name: m["cpu_seconds"] for name, m in med.items()}
     c_noeval = c["nnlife"] - 2 * eval_cost("cpu_seconds")
-    cpu = {   # the same figures from CPU time (dataloader_2w left out: its workers' CPU is not counted)
+    cpu = {  # the same figures from CPU time (dataloader_2w left out: its workers' CPU is not counted)
         "median_cpu_seconds": c,
         "ratio_vs_dataloader": c["dataloader"] / c["nnlife"],
         "ratio_vs_lightning": c["lightning"] / c["nnlife"] if "lightning" in c else None,
@@ -387,25 +460,39 @@ def bench_network(space: str, cfg: dict, root: Path, tmp: Path, device: str = "c
         "eval_overhead_points": 100.0 * (c["nnlife"] - c_noeval) / c["nnlife"],
     }
     out = {
-        "space": space, "seed": seed, "net": net.canonical(), "net_id": net.id,
-        "flops_per_image": F, "n_params": net.n_params, "batch_size": train.batch_size,
-        "learning_rate": train.learning_rate, "momentum": train.momentum,
-        "train_images": len(data.train_y), "val_images": len(data.val_y), "epochs": train.epochs,
-        "evaluations": n_evals, "device": device, "threads": THREADS,
-        "median_seconds": t, "images_per_s": ips,
+        "space": space,
+        "seed": seed,
+        "net": net.canonical(),
+        "net_id": net.id,
+        "flops_per_image": F,
+        "n_params": net.n_params,
+        "batch_size": train.batch_size,
+        "learning_rate": train.learning_rate,
+        "momentum": train.momentum,
+        "train_images": len(data.train_y),
+        "val_images": len(data.val_y),
+        "epochs": train.epochs,
+        "evaluations": n_evals,
+        "device": device,
+        "threads": THREADS,
+        "median_seconds": t,
+        "images_per_s": ips,
         "final_val_acc": {name: m.get("final_val_acc") for name, m in med.items() if name != "matmul"},
         "all_seconds": {name: [r["seconds"] for r in rs] for name, rs in runs.items()},
         "ratio_vs_dataloader": t["dataloader"] / t["nnlife"],
         "ratio_vs_dataloader_2w": t["dataloader_2w"] / t["nnlife"] if "dataloader_2w" in t else None,
         "ratio_vs_lightning": t["lightning"] / t["nnlife"] if "lightning" in t else None,
-        "matmul_n": cfg["matmul_n"], "matmul_flops_per_s": peak,
-        "achieved_flops_per_s": achieved, "peak_fraction": achieved / peak,
-        "seconds_without_eval": t_noeval, "eval_pairs": len(pairs["nnlife"]),
+        "matmul_n": cfg["matmul_n"],
+        "matmul_flops_per_s": peak,
+        "achieved_flops_per_s": achieved,
+        "peak_fraction": achieved / peak,
+        "seconds_without_eval": t_noeval,
+        "eval_pairs": len(pairs["nnlife"]),
         "eval_overhead_points": 100.0 * (t["nnlife"] - t_noeval) / t["nnlife"],
         "eval_flop_share_points": 100.0 * F * n_val / flops,
         "cpu_time": cpu,
     }
-    if "steps_only" in t:   # the floor: what fraction of the matmul rate the steps alone reach
+    if "steps_only" in t:  # the floor: what fraction of the matmul rate the steps alone reach
         out["steps_only_peak_fraction"] = steps_flops / t["steps_only"] / peak
         out["steps_only_peak_fraction_cpu"] = steps_flops / c["steps_only"] / med["matmul"]["flops_per_cpu_s"]
         out["nnlife_over_steps_only"] = t["nnlife"] / t["steps_only"]
@@ -414,16 +501,21 @@ def bench_network(space: str, cfg: dict, root: Path, tmp: Path, device: str = "c
 
 def profiles(space: str, cfg: dict, root: Path, tmp: Path) -> dict:
     """Where nnlife's time goes on the benchmark network: cProfile and torch.profiler tables."""
-    import torch
     from torch.profiler import ProfilerActivity, profile
 
     import nnlife
 
     seed, net, train0 = pick_network(space)
-    train = train0.replace(epochs=cfg["epochs"], train_size=cfg["train_size"],
-                           val_size=cfg["val_size"], eval_interval=0.5, device="cpu")
-    data = nnlife.load_dataset("FashionMNIST", train_size=cfg["train_size"],
-                               val_size=cfg["val_size"], seed=train.subset_seed)
+    train = train0.replace(
+        epochs=cfg["epochs"],
+        train_size=cfg["train_size"],
+        val_size=cfg["val_size"],
+        eval_interval=0.5,
+        device="cpu",
+    )
+    data = nnlife.load_dataset(
+        "FashionMNIST", train_size=cfg["train_size"], val_size=cfg["val_size"], seed=train.subset_seed
+    )
     cprof = profile_top(lambda: nnlife_run(net, train, data), n=18)
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         nnlife_run(net, train, data)
@@ -435,19 +527,25 @@ def gpu_info() -> dict:
     import torch
 
     if not torch.cuda.is_available():
-        return {"available": False, "summary": "none measured (torch.cuda.is_available() is False "
-                                               "on this machine)"}
-    return {"available": True, "name": torch.cuda.get_device_name(0),
-            "summary": f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})"}
+        return {
+            "available": False,
+            "summary": "none measured (torch.cuda.is_available() is False on this machine)",
+        }
+    return {
+        "available": True,
+        "name": torch.cuda.get_device_name(0),
+        "summary": f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})",
+    }
 
 
 def run(mode: str) -> dict:
     """Training throughput: nnlife vs a DataLoader loop vs Lightning, matmul peak, eval cost."""
     import torch
 
-    warnings.filterwarnings("ignore")   # Lightning's advice on num_workers etc.
+    warnings.filterwarnings("ignore")  # Lightning's advice on num_workers etc.
     for name in ("lightning.pytorch", "lightning", "pytorch_lightning", "lightning.fabric"):
         import logging
+
         logging.getLogger(name).setLevel(logging.ERROR)
     torch.set_num_threads(THREADS)
     cfg = MODES[mode]
@@ -459,8 +557,9 @@ def run(mode: str) -> dict:
         gpu = gpu_info()
         if gpu["available"]:
             gcfg = dict(cfg, workers2=False)
-            gpu["nets"] = {space: bench_network(space, gcfg, root, tmp, device="cuda")
-                           for space in ("small", "paper")}
+            gpu["nets"] = {
+                space: bench_network(space, gcfg, root, tmp, device="cuda") for space in ("small", "paper")
+            }
         figures = {
             "ratio_vs_dataloader": nets["small"]["ratio_vs_dataloader"],
             "ratio_vs_lightning": nets["small"]["ratio_vs_lightning"],
@@ -468,14 +567,20 @@ def run(mode: str) -> dict:
             "peak_fraction_paper": nets["paper"]["peak_fraction"],
             "eval_overhead_points": nets["small"]["eval_overhead_points"],
         }
-        missed = (figures["ratio_vs_dataloader"] < 1.4
-                  or (figures["ratio_vs_lightning"] or math.inf) < 1.5
-                  or figures["peak_fraction_small"] < 0.6)
+        missed = (
+            figures["ratio_vs_dataloader"] < 1.4
+            or (figures["ratio_vs_lightning"] or math.inf) < 1.5
+            or figures["peak_fraction_small"] < 0.6
+        )
         prof = profiles("small", cfg, root, tmp) if missed and mode != "smoke" else None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    details = {"config": dict(cfg, threads=THREADS), "networks": nets, "profile_small": prof,
-               "load_average": {"start": list(load0), "end": list(os.getloadavg())}}
+    details = {
+        "config": dict(cfg, threads=THREADS),
+        "networks": nets,
+        "profile_small": prof,
+        "load_average": {"start": list(load0), "end": list(os.getloadavg())},
+    }
     extra = {}
     for space, r in nets.items():
         extra[f"ratio_vs_dataloader_{space}"] = r["ratio_vs_dataloader"]
@@ -491,8 +596,13 @@ def run(mode: str) -> dict:
         extra[f"steps_only_peak_fraction_{space}"] = r.get("steps_only_peak_fraction")
         extra[f"nnlife_over_steps_only_{space}"] = r.get("nnlife_over_steps_only")
     gpu["markdown"] = markdown_gpu(gpu)
-    return {"figures": figures, "extra_figures": extra, "details": details, "gpu": gpu,
-            "markdown": markdown(cfg, nets, figures, prof, gpu, details["load_average"])}
+    return {
+        "figures": figures,
+        "extra_figures": extra,
+        "details": details,
+        "gpu": gpu,
+        "markdown": markdown(cfg, nets, figures, prof, gpu, details["load_average"]),
+    }
 
 
 def markdown(cfg, nets, figures, prof, gpu, load) -> str:
@@ -524,63 +634,112 @@ def markdown(cfg, nets, figures, prof, gpu, load) -> str:
         "",
     ]
     for space, r in nets.items():
-        out += [f"**{space}** network (seed {r['seed']}): `{r['net']}`, {r['flops_per_image']:,} "
-                f"forward FLOPs/image, {r['n_params']:,} parameters, batch {r['batch_size']}, "
-                f"lr {r['learning_rate']:.3g}, momentum {r['momentum']:.3g}.", ""]
+        out += [
+            f"**{space}** network (seed {r['seed']}): `{r['net']}`, {r['flops_per_image']:,} "
+            f"forward FLOPs/image, {r['n_params']:,} parameters, batch {r['batch_size']}, "
+            f"lr {r['learning_rate']:.3g}, momentum {r['momentum']:.3g}.",
+            "",
+        ]
         rows = []
         for n in names:
             if n not in r["median_seconds"]:
                 continue
             ratio = r["median_seconds"][n] / r["median_seconds"]["nnlife"]
             cpu_s = r["cpu_time"]["median_cpu_seconds"][n] if n != "dataloader_2w" else "n/a"
-            rows.append([what[n], r["median_seconds"][n], r["images_per_s"][n],
-                         f"{ratio:.2f}x", cpu_s, r["final_val_acc"].get(n),
-                         ", ".join(f"{s:.2f}" for s in r["all_seconds"][n])])
-        out += [md_table(["contender", "median s", "train images/s", "time / nnlife's",
-                          "median CPU s", "final val acc %", "all repeats (s)"], rows), ""]
+            rows.append(
+                [
+                    what[n],
+                    r["median_seconds"][n],
+                    r["images_per_s"][n],
+                    f"{ratio:.2f}x",
+                    cpu_s,
+                    r["final_val_acc"].get(n),
+                    ", ".join(f"{s:.2f}" for s in r["all_seconds"][n]),
+                ]
+            )
+        out += [
+            md_table(
+                [
+                    "contender",
+                    "median s",
+                    "train images/s",
+                    "time / nnlife's",
+                    "median CPU s",
+                    "final val acc %",
+                    "all repeats (s)",
+                ],
+                rows,
+            ),
+            "",
+        ]
         ct = r["cpu_time"]
-        out += [f"From CPU time instead of wall time (less sensitive to other jobs): "
-                f"{fmt(ct['ratio_vs_dataloader'])}x vs the DataLoader loop, "
-                f"{fmt(ct['ratio_vs_lightning'])}x vs Lightning, "
-                f"{100 * ct['peak_fraction']:.1f} % of the matmul rate, evaluation "
-                f"{ct['eval_overhead_points']:.1f} points of the time.", ""]
-        out += [f"Achieved {r['achieved_flops_per_s'] / 1e9:.2f} GFLOP/s (3 x forward FLOPs per "
-                f"training image + forward FLOPs per evaluated image, over nnlife's median time) "
-                f"against {r['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s for a "
-                f"{r['matmul_n']}x{r['matmul_n']} fp32 `torch.matmul` on {THREADS} thread in the "
-                f"same run: **{100 * r['peak_fraction']:.1f} %** of the matmul rate."
-                + (f" The SGD steps alone (training FLOPs over their own time) reach "
-                   f"{100 * r['steps_only_peak_fraction']:.1f} % "
-                   f"({100 * r['steps_only_peak_fraction_cpu']:.1f} % by CPU time): about the ceiling "
-                   "of eager PyTorch for this network and batch size on this CPU; nnlife takes "
-                   f"{r['nnlife_over_steps_only']:.2f}x their time, evaluation and recording included."
-                   if "steps_only_peak_fraction" in r else ""), ""]
+        out += [
+            f"From CPU time instead of wall time (less sensitive to other jobs): "
+            f"{fmt(ct['ratio_vs_dataloader'])}x vs the DataLoader loop, "
+            f"{fmt(ct['ratio_vs_lightning'])}x vs Lightning, "
+            f"{100 * ct['peak_fraction']:.1f} % of the matmul rate, evaluation "
+            f"{ct['eval_overhead_points']:.1f} points of the time.",
+            "",
+        ]
+        out += [
+            f"Achieved {r['achieved_flops_per_s'] / 1e9:.2f} GFLOP/s (3 x forward FLOPs per "
+            f"training image + forward FLOPs per evaluated image, over nnlife's median time) "
+            f"against {r['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s for a "
+            f"{r['matmul_n']}x{r['matmul_n']} fp32 `torch.matmul` on {THREADS} thread in the "
+            f"same run: **{100 * r['peak_fraction']:.1f} %** of the matmul rate."
+            + (
+                f" The SGD steps alone (training FLOPs over their own time) reach "
+                f"{100 * r['steps_only_peak_fraction']:.1f} % "
+                f"({100 * r['steps_only_peak_fraction_cpu']:.1f} % by CPU time): about the ceiling "
+                "of eager PyTorch for this network and batch size on this CPU; nnlife takes "
+                f"{r['nnlife_over_steps_only']:.2f}x their time, evaluation and recording included."
+                if "steps_only_peak_fraction" in r
+                else ""
+            ),
+            "",
+        ]
     if "lightning" not in nets["small"]["median_seconds"]:
         out += ["Lightning was not installed, so it was not measured (`pip install -e '.[bench]'`).", ""]
-    out += ["Figures: `ratio_vs_dataloader` = dataloader / nnlife and `ratio_vs_lightning` = "
-            "lightning / nnlife (median times, **small** network; the paper network's ratios are "
-            "in its table and in benchmarks.json's extra_figures), `peak_fraction_small` / "
-            "`peak_fraction_paper` the matmul fractions.", ""]
+    out += [
+        "Figures: `ratio_vs_dataloader` = dataloader / nnlife and `ratio_vs_lightning` = "
+        "lightning / nnlife (median times, **small** network; the paper network's ratios are "
+        "in its table and in benchmarks.json's extra_figures), `peak_fraction_small` / "
+        "`peak_fraction_paper` the matmul fractions.",
+        "",
+    ]
     if prof:
         r = nets["small"]
-        out += ["### Where nnlife's time goes (small network; a target was missed)", "",
-                f"nnlife's loop takes {r.get('nnlife_over_steps_only', float('nan')):.2f}x the time "
-                "of the bare SGD steps on the same tensors (evaluation and recording included), so "
-                "the loop itself leaves little to gain: the gap to the matmul rate is inside "
-                "PyTorch's eager kernels for a network this small. The tables below show where: "
-                "the backward pass, the first linear layer's matmuls at a batch of "
-                f"{r['batch_size']} (small matrices run far below the large-matmul rate), a "
-                "convolution with one input channel and max pooling (memory-bound), and "
-                "`aten::copy_` layout conversions around oneDNN's convolution and pooling. What "
-                "would close it lies outside the training loop: kernel fusion (in a separate trial, "
-                "not part of this run, torch.compile of this network was slower: it recompiles "
-                "for the partial last batch and costs compile time per network; channels_last "
-                "was slower too) or larger "
-                "batches (the batch size is part of the sampled spec, so nnlife must not change "
-                "it). The paper network, with larger layers, gets closer to the matmul rate.", "",
-                "cProfile of one `train_lifespan` run (top functions by own time):", "", "```",
-                prof["cprofile"], "```", "", "torch.profiler, the same run (top ops by self CPU time):",
-                "", "```", prof["torch_ops"].rstrip(), "```", ""]
+        out += [
+            "### Where nnlife's time goes (small network; a target was missed)",
+            "",
+            f"nnlife's loop takes {r.get('nnlife_over_steps_only', float('nan')):.2f}x the time "
+            "of the bare SGD steps on the same tensors (evaluation and recording included), so "
+            "the loop itself leaves little to gain: the gap to the matmul rate is inside "
+            "PyTorch's eager kernels for a network this small. The tables below show where: "
+            "the backward pass, the first linear layer's matmuls at a batch of "
+            f"{r['batch_size']} (small matrices run far below the large-matmul rate), a "
+            "convolution with one input channel and max pooling (memory-bound), and "
+            "`aten::copy_` layout conversions around oneDNN's convolution and pooling. What "
+            "would close it lies outside the training loop: kernel fusion (in a separate trial, "
+            "not part of this run, torch.compile of this network was slower: it recompiles "
+            "for the partial last batch and costs compile time per network; channels_last "
+            "was slower too) or larger "
+            "batches (the batch size is part of the sampled spec, so nnlife must not change "
+            "it). The paper network, with larger layers, gets closer to the matmul rate.",
+            "",
+            "cProfile of one `train_lifespan` run (top functions by own time):",
+            "",
+            "```",
+            prof["cprofile"],
+            "```",
+            "",
+            "torch.profiler, the same run (top ops by self CPU time):",
+            "",
+            "```",
+            prof["torch_ops"].rstrip(),
+            "```",
+            "",
+        ]
     out += [
         "## 2. Cost of half-epoch recording (`bench/train_throughput.py`)",
         "",
@@ -593,12 +752,31 @@ def markdown(cfg, nets, figures, prof, gpu, load) -> str:
         "(small network), next to the share of the FLOPs that the evaluations take "
         "(F x validation images x 2E over the total).",
         "",
-        md_table(["network", "eval images x evaluations", "pairs", "t_0.5 (s)", "t_1.0 (s)", "t_0 (s)",
-                  "eval share of time (points)", "eval share of FLOPs (%)"],
-                 [[space, f"{r['val_images']:,} x {r['evaluations']}", r["eval_pairs"],
-                   r["median_seconds"]["nnlife"],
-                   r["median_seconds"]["nnlife_eval1"], r["seconds_without_eval"],
-                   r["eval_overhead_points"], r["eval_flop_share_points"]] for space, r in nets.items()]),
+        md_table(
+            [
+                "network",
+                "eval images x evaluations",
+                "pairs",
+                "t_0.5 (s)",
+                "t_1.0 (s)",
+                "t_0 (s)",
+                "eval share of time (points)",
+                "eval share of FLOPs (%)",
+            ],
+            [
+                [
+                    space,
+                    f"{r['val_images']:,} x {r['evaluations']}",
+                    r["eval_pairs"],
+                    r["median_seconds"]["nnlife"],
+                    r["median_seconds"]["nnlife_eval1"],
+                    r["seconds_without_eval"],
+                    r["eval_overhead_points"],
+                    r["eval_flop_share_points"],
+                ]
+                for space, r in nets.items()
+            ],
+        ),
         "",
         f"Load average at start / end of sections 1-2: {', '.join(f'{x:.2f}' for x in load['start'])} / "
         f"{', '.join(f'{x:.2f}' for x in load['end'])}.",
@@ -611,8 +789,10 @@ def markdown_gpu(gpu) -> str:
     """The GPU part of the report (section 5)."""
     names = ["nnlife", "nnlife_eval1", "dataloader", "lightning"]
     if not gpu["available"]:
-        return ("No GPU was measured: torch.cuda.is_available() is False on this machine, so the "
-                "GPU training benchmark and lifespans per GPU-hour are not reported.\n")
+        return (
+            "No GPU was measured: torch.cuda.is_available() is False on this machine, so the "
+            "GPU training benchmark and lifespans per GPU-hour are not reported.\n"
+        )
     out = [f"GPU: {gpu['summary']}. Same contenders and sizes as section 1, on the GPU.", ""]
     for space, r in gpu["nets"].items():
         rows = [[n, r["median_seconds"][n], r["images_per_s"][n]] for n in names if n in r["median_seconds"]]

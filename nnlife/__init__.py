@@ -20,24 +20,42 @@ __version__ = "0.1.0"
 
 # public name -> module (under nnlife) that defines it (see docs/architecture.md, "Public surface")
 _PUBLIC = {
-    "NetSpec": "spec", "TrainSpec": "spec", "ConvLayer": "spec", "Pool": "spec",
-    "Lifespan": "table", "read_lifespan": "table", "write_lifespan": "table",
-    "SearchSpace": "space", "SPACES": "space",
+    "NetSpec": "spec",
+    "TrainSpec": "spec",
+    "ConvLayer": "spec",
+    "Pool": "spec",
+    "Lifespan": "table",
+    "read_lifespan": "table",
+    "write_lifespan": "table",
+    "SearchSpace": "space",
+    "SPACES": "space",
     "sample": "generate.sampling",
     "build": "generate.network",
-    "load_dataset": "generate.data", "Dataset": "generate.data",
+    "load_dataset": "generate.data",
+    "Dataset": "generate.data",
     "train_lifespan": "generate.train",
     "generate_batch": "generate.batch",
     "reproduce": "generate.reproduce",
-    "catalog": "analyse.catalog", "load_catalog": "analyse.catalog",
-    "fit_curve": "analyse.fitting", "fit_curves": "analyse.fitting", "FAMILIES": "analyse.families",
-    "classify_shape": "analyse.shapes", "classify_shapes": "analyse.shapes",
-    "lifecycle": "analyse.lifecycle", "lifecycle_features": "analyse.lifecycle",
+    "catalog": "analyse.catalog",
+    "load_catalog": "analyse.catalog",
+    "fit_curve": "analyse.fitting",
+    "fit_curves": "analyse.fitting",
+    "FAMILIES": "analyse.families",
+    "classify_shape": "analyse.shapes",
+    "classify_shapes": "analyse.shapes",
+    "lifecycle": "analyse.lifecycle",
+    "lifecycle_features": "analyse.lifecycle",
     "synthetic_curves": "analyse.synthetic",
-    "penguin_predict": "analyse.predict", "ensemble_predict": "analyse.predict",
-    "prediction_benchmark": "analyse.predict", "summarize_predictions": "analyse.predict",
-    "NnlifeError": "errors", "SpecError": "errors", "TableError": "errors",
-    "DatasetNotFoundError": "errors", "ChecksumError": "errors", "ParameterError": "errors",
+    "penguin_predict": "analyse.predict",
+    "ensemble_predict": "analyse.predict",
+    "prediction_benchmark": "analyse.predict",
+    "summarize_predictions": "analyse.predict",
+    "NnlifeError": "errors",
+    "SpecError": "errors",
+    "TableError": "errors",
+    "DatasetNotFoundError": "errors",
+    "ChecksumError": "errors",
+    "ParameterError": "errors",
     "DatasetFormatError": "errors",
 }
 
@@ -46,15 +64,30 @@ _PUBLIC = {
 # names, on first use, from the modules that hold them now. Names of public functions (build,
 # catalog, lifecycle, reproduce) are functions, not paths: import those from their modules.
 _SHORT_PATHS = {
-    "batch": ("generate.batch", "generate.plan", "generate.task", "generate.cluster", "generate.manifest",
-              "report.lifespan", "cli.generate"),
+    "batch": (
+        "generate.batch",
+        "generate.plan",
+        "generate.task",
+        "generate.cluster",
+        "generate.manifest",
+        "report.lifespan",
+        "cli.generate",
+    ),
     "checkpoint": ("generate.checkpoint",),
     "curves": ("analyse.fitting", "analyse.families", "analyse.synthetic"),
     "data": ("generate.data", "generate.locate", "datasets", "cli.data"),
     "families": ("analyse.families",),
     "fitting": ("analyse.fitting",),
-    "plots": ("report.style", "report.curves", "report.structure", "report.lifespan", "report.explorer",
-              "analyse.fitting", "analyse.structure", "analyse.catalog"),
+    "plots": (
+        "report.style",
+        "report.curves",
+        "report.structure",
+        "report.lifespan",
+        "report.explorer",
+        "analyse.fitting",
+        "analyse.structure",
+        "analyse.catalog",
+    ),
     "predict": ("analyse.predict",),
     "readers": ("generate.readers",),
     "shapes": ("analyse.shapes",),
@@ -86,7 +119,9 @@ class _ShortPath(types.ModuleType):
     (e.g. monkeypatching) sets it in the module that holds it too."""
 
     def _modules(self):
-        return [importlib.import_module(f"{__name__}.{m}") for m in _SHORT_PATHS[self.__name__.rsplit(".", 1)[1]]]
+        return [
+            importlib.import_module(f"{__name__}.{m}") for m in _SHORT_PATHS[self.__name__.rsplit(".", 1)[1]]
+        ]
 
     def __getattr__(self, name):
         if name.startswith("__"):

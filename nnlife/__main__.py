@@ -1,4 +1,5 @@
 """``python -m nnlife COMMAND ...``: the ``nnlife`` command (e.g. ``python -m nnlife data FashionMNIST``)."""
+
 import sys
 
 from .cli import main

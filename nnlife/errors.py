@@ -4,6 +4,7 @@ Every exception nnlife raises on purpose derives from ``NnlifeError``, so caller
 all; each also derives from the built-in type a Python user would expect (``ValueError`` for bad
 values, ``FileNotFoundError`` for missing data).
 """
+
 from __future__ import annotations
 
 

@@ -28,11 +28,20 @@ the three published samples:
 ``train_GPU`` maps to ``TrainSpec.device``: True reads as ``"cuda"``, False as ``"cpu"``; nnlife's
 own tables also carry the exact device in an extra column.
 """
+
 from __future__ import annotations
 
 from .errors import SpecError, TableError
-from .spec import (BIT_DROPOUT, BIT_POOL, DATASET_SHAPES, ConvLayer, NetSpec, Pool, TrainSpec,
-                   canonical_dataset)
+from .spec import (
+    BIT_DROPOUT,
+    BIT_POOL,
+    DATASET_SHAPES,
+    ConvLayer,
+    NetSpec,
+    Pool,
+    TrainSpec,
+    canonical_dataset,
+)
 
 
 def fmt_number(x) -> str:
@@ -99,8 +108,7 @@ def _ints(meta: dict, column: str, where: str) -> list[int]:
     try:
         return [int(v) for v in text.split("-")]
     except ValueError:
-        raise TableError(f"{where}: column {column} must be dash-separated integers, "
-                         f"got {text!r}") from None
+        raise TableError(f"{where}: column {column} must be dash-separated integers, got {text!r}") from None
 
 
 def _num(meta: dict, column: str, where: str, kind=float):
@@ -124,33 +132,55 @@ def columns_to_specs(meta: dict[str, str], where: str, **train_extra) -> tuple[N
     types = _ints(meta, "layer_types", where)
     kernels, strides = _ints(meta, "convKernels", where), _ints(meta, "convStrides", where)
     paddings, filters = _ints(meta, "convPaddings", where), _ints(meta, "convFilters", where)
-    pools = list(zip(_ints(meta, "poolKernels", where), _ints(meta, "poolStrides", where),
-                     _ints(meta, "poolPaddings", where)))
+    pools = list(
+        zip(
+            _ints(meta, "poolKernels", where),
+            _ints(meta, "poolStrides", where),
+            _ints(meta, "poolPaddings", where),
+        )
+    )
     n = len(filters)
     if not (len(types) == len(kernels) == len(strides) == len(paddings) == n):
-        raise TableError(f"{where}: the per-layer columns disagree on the number of conv layers "
-                         f"(layer_types {len(types)}, convKernels {len(kernels)}, convStrides "
-                         f"{len(strides)}, convPaddings {len(paddings)}, convFilters {n})")
+        raise TableError(
+            f"{where}: the per-layer columns disagree on the number of conv layers "
+            f"(layer_types {len(types)}, convKernels {len(kernels)}, convStrides "
+            f"{len(strides)}, convPaddings {len(paddings)}, convFilters {n})"
+        )
     n_pool = sum(1 for t in types if t & BIT_POOL)
-    if n_pool != len(pools) or not (len(_ints(meta, "poolKernels", where))
-                                     == len(_ints(meta, "poolStrides", where))
-                                     == len(_ints(meta, "poolPaddings", where))):
-        raise TableError(f"{where}: layer_types {meta['layer_types']!r} marks {n_pool} pooling "
-                         f"layers (bit 2) but poolKernels/poolStrides/poolPaddings hold "
-                         f"{meta['poolKernels']!r}/{meta['poolStrides']!r}/{meta['poolPaddings']!r}")
+    if n_pool != len(pools) or not (
+        len(_ints(meta, "poolKernels", where))
+        == len(_ints(meta, "poolStrides", where))
+        == len(_ints(meta, "poolPaddings", where))
+    ):
+        raise TableError(
+            f"{where}: layer_types {meta['layer_types']!r} marks {n_pool} pooling "
+            f"layers (bit 2) but poolKernels/poolStrides/poolPaddings hold "
+            f"{meta['poolKernels']!r}/{meta['poolStrides']!r}/{meta['poolPaddings']!r}"
+        )
     fc = _ints(meta, "FCFilters", where)
     fc_flags = _ints(meta, "FC_dropout_layers", where)
     try:
         pool_iter = iter(pools)
         conv = tuple(
-            ConvLayer(filters=f, kernel=k, stride=s, padding=p,
-                      pool=Pool(*next(pool_iter)) if t & BIT_POOL else None,
-                      dropout=bool(t & BIT_DROPOUT), layer_type=t)
-            for t, k, s, p, f in zip(types, kernels, strides, paddings, filters))
-        net = NetSpec(input_shape=DATASET_SHAPES[dataset], conv=conv, fc=tuple(fc),
-                      fc_dropout=tuple(bool(x) for x in fc_flags),
-                      conv_dropout_rate=_num(meta, "dropout_rate", where),
-                      fc_dropout_rate=_num(meta, "FC_dropout_rate", where))
+            ConvLayer(
+                filters=f,
+                kernel=k,
+                stride=s,
+                padding=p,
+                pool=Pool(*next(pool_iter)) if t & BIT_POOL else None,
+                dropout=bool(t & BIT_DROPOUT),
+                layer_type=t,
+            )
+            for t, k, s, p, f in zip(types, kernels, strides, paddings, filters)
+        )
+        net = NetSpec(
+            input_shape=DATASET_SHAPES[dataset],
+            conv=conv,
+            fc=tuple(fc),
+            fc_dropout=tuple(bool(x) for x in fc_flags),
+            conv_dropout_rate=_num(meta, "dropout_rate", where),
+            fc_dropout_rate=_num(meta, "FC_dropout_rate", where),
+        )
         train_fields = dict(
             dataset=dataset,
             batch_size=_num(meta, "batch_size", where, int),
@@ -158,7 +188,8 @@ def columns_to_specs(meta: dict[str, str], where: str, **train_extra) -> tuple[N
             momentum=_num(meta, "momentum", where),
             dampening=_num(meta, "dampening", where),
             weight_decay=_num(meta, "weight_decay", where),
-            loss_fn=meta["loss_fn"], optimizer=meta["optimizer"],
+            loss_fn=meta["loss_fn"],
+            optimizer=meta["optimizer"],
             seed=_num(meta, "random_seed", where, int),
             deterministic=parse_bool(meta["torch_set_deterministic"], "torch_set_deterministic", where),
             device="cuda" if parse_bool(meta["train_GPU"], "train_GPU", where) else "cpu",
@@ -166,5 +197,7 @@ def columns_to_specs(meta: dict[str, str], where: str, **train_extra) -> tuple[N
         train_fields.update(train_extra)
         train = TrainSpec(**train_fields)
     except SpecError as e:
-        raise TableError(f"{where}: the table describes a network or training that cannot work: {e}") from None
+        raise TableError(
+            f"{where}: the table describes a network or training that cannot work: {e}"
+        ) from None
     return net, train

@@ -12,6 +12,7 @@ The network a spec describes (this is nnlife's reading of the published columns;
     for each hidden FC:   Linear -> ReLU -> [Dropout(FC rate) if its flag is set]
     output:               Linear(n_classes)   (logits; CrossEntropyLoss applies the softmax)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,9 +23,9 @@ from .datasets import DATASET_SHAPES, N_CLASSES, canonical_name
 from .errors import SpecError
 
 # layer_types bits (see nnlife.original for the evidence from the published tables)
-BIT_UNKNOWN = 1   # meaning unknown; kept raw, not used by build
-BIT_POOL = 2      # a pooling layer follows this conv layer
-BIT_DROPOUT = 4   # a dropout layer (conv dropout rate) follows this conv layer
+BIT_UNKNOWN = 1  # meaning unknown; kept raw, not used by build
+BIT_POOL = 2  # a pooling layer follows this conv layer
+BIT_DROPOUT = 4  # a dropout layer (conv dropout rate) follows this conv layer
 
 
 # The registry's one name matcher, under the name spec users know; it raises UnknownDatasetError,
@@ -57,9 +58,9 @@ def out_size(size: int, kernel: int, stride: int, padding: int) -> int:
 class Pool:
     """Max pooling after a conv layer (square window)."""
 
-    kernel: int         # window side, pixels
-    stride: int         # step, pixels
-    padding: int = 0    # implicit -inf padding per side, pixels; at most kernel // 2 (torch's rule)
+    kernel: int  # window side, pixels
+    stride: int  # step, pixels
+    padding: int = 0  # implicit -inf padding per side, pixels; at most kernel // 2 (torch's rule)
 
     def __post_init__(self):
         _check_int("pool kernel", self.kernel, 1)
@@ -73,12 +74,12 @@ class Pool:
 class ConvLayer:
     """One conv layer and what follows it (square kernel, no dilation, no groups)."""
 
-    filters: int                 # output channels
-    kernel: int                  # kernel side, pixels
-    stride: int = 1              # pixels
-    padding: int = 0             # zero padding per side, pixels
-    pool: Pool | None = None     # max pooling after the ReLU, or none
-    dropout: bool = False        # Dropout(NetSpec.conv_dropout_rate) after the layer (and its pool)
+    filters: int  # output channels
+    kernel: int  # kernel side, pixels
+    stride: int = 1  # pixels
+    padding: int = 0  # zero padding per side, pixels
+    pool: Pool | None = None  # max pooling after the ReLU, or none
+    dropout: bool = False  # Dropout(NetSpec.conv_dropout_rate) after the layer (and its pool)
     layer_type: int | None = None  # raw `layer_types` entry; None: 1 | 2*pool | 4*dropout
 
     def __post_init__(self):
@@ -94,11 +95,15 @@ class ConvLayer:
         else:
             _check_int("layer_types entry", self.layer_type, 0)
             if bool(self.layer_type & BIT_POOL) != (self.pool is not None):
-                raise SpecError(f"layer_types entry {self.layer_type} says pool="
-                                f"{bool(self.layer_type & BIT_POOL)} but the layer has pool={self.pool}")
+                raise SpecError(
+                    f"layer_types entry {self.layer_type} says pool="
+                    f"{bool(self.layer_type & BIT_POOL)} but the layer has pool={self.pool}"
+                )
             if bool(self.layer_type & BIT_DROPOUT) != self.dropout:
-                raise SpecError(f"layer_types entry {self.layer_type} says dropout="
-                                f"{bool(self.layer_type & BIT_DROPOUT)} but the layer has dropout={self.dropout}")
+                raise SpecError(
+                    f"layer_types entry {self.layer_type} says dropout="
+                    f"{bool(self.layer_type & BIT_DROPOUT)} but the layer has dropout={self.dropout}"
+                )
 
     @property
     def type_code(self) -> int:
@@ -114,19 +119,24 @@ class NetSpec:
     run at ``input_shape`` (e.g. the feature map collapses below 1x1 at some layer).
     """
 
-    input_shape: tuple[int, int, int]   # (channels, height, width) of one image
-    conv: tuple[ConvLayer, ...]         # conv layers in order (at least one)
-    fc: tuple[int, ...]                 # units of each FC layer; the last is the class count
-    fc_dropout: tuple[bool, ...] = ()   # one flag per hidden FC layer (len(fc) - 1 entries)
-    conv_dropout_rate: float = 0.0      # `dropout_rate`: p of every conv dropout layer
-    fc_dropout_rate: float = 0.0        # `FC_dropout_rate`: p of every flagged hidden FC layer
+    input_shape: tuple[int, int, int]  # (channels, height, width) of one image
+    conv: tuple[ConvLayer, ...]  # conv layers in order (at least one)
+    fc: tuple[int, ...]  # units of each FC layer; the last is the class count
+    fc_dropout: tuple[bool, ...] = ()  # one flag per hidden FC layer (len(fc) - 1 entries)
+    conv_dropout_rate: float = 0.0  # `dropout_rate`: p of every conv dropout layer
+    fc_dropout_rate: float = 0.0  # `FC_dropout_rate`: p of every flagged hidden FC layer
 
     def __post_init__(self):
         object.__setattr__(self, "input_shape", tuple(self.input_shape))
         object.__setattr__(self, "conv", tuple(self.conv))
         object.__setattr__(self, "fc", tuple(self.fc))
-        object.__setattr__(self, "fc_dropout", tuple(bool(f) for f in self.fc_dropout)
-                           if self.fc_dropout else (False,) * max(len(self.fc) - 1, 0))
+        object.__setattr__(
+            self,
+            "fc_dropout",
+            tuple(bool(f) for f in self.fc_dropout)
+            if self.fc_dropout
+            else (False,) * max(len(self.fc) - 1, 0),
+        )
         if len(self.input_shape) != 3:
             raise SpecError(f"input_shape must be (channels, height, width), got {self.input_shape!r}")
         for n, v in zip(("channels", "height", "width"), self.input_shape):
@@ -140,8 +150,10 @@ class NetSpec:
         for i, units in enumerate(self.fc):
             _check_int(f"FC layer {i + 1} units", units, 1)
         if len(self.fc_dropout) != len(self.fc) - 1:
-            raise SpecError(f"fc_dropout needs one flag per hidden FC layer ({len(self.fc) - 1}), "
-                            f"got {len(self.fc_dropout)}")
+            raise SpecError(
+                f"fc_dropout needs one flag per hidden FC layer ({len(self.fc) - 1}), "
+                f"got {len(self.fc_dropout)}"
+            )
         _check_rate("conv_dropout_rate", self.conv_dropout_rate)
         _check_rate("fc_dropout_rate", self.fc_dropout_rate)
         self.feature_shapes()  # raises SpecError when the feature map collapses
@@ -154,15 +166,19 @@ class NetSpec:
         shapes = []
         for i, layer in enumerate(self.conv, start=1):
             if h + 2 * layer.padding < layer.kernel or w + 2 * layer.padding < layer.kernel:
-                raise SpecError(f"conv layer {i}: kernel {layer.kernel} is larger than the padded "
-                                f"input {h}x{w} + 2*{layer.padding}; the feature map collapses below 1x1")
+                raise SpecError(
+                    f"conv layer {i}: kernel {layer.kernel} is larger than the padded "
+                    f"input {h}x{w} + 2*{layer.padding}; the feature map collapses below 1x1"
+                )
             h, w = (out_size(s, layer.kernel, layer.stride, layer.padding) for s in (h, w))
             conv_shape = (layer.filters, h, w)
             if layer.pool is not None:
                 p = layer.pool
                 if h + 2 * p.padding < p.kernel or w + 2 * p.padding < p.kernel:
-                    raise SpecError(f"conv layer {i}: pool kernel {p.kernel} is larger than the padded "
-                                    f"feature map {h}x{w} + 2*{p.padding}; it collapses below 1x1")
+                    raise SpecError(
+                        f"conv layer {i}: pool kernel {p.kernel} is larger than the padded "
+                        f"feature map {h}x{w} + 2*{p.padding}; it collapses below 1x1"
+                    )
                 h, w = (out_size(s, p.kernel, p.stride, p.padding) for s in (h, w))
             shapes.append((conv_shape, (layer.filters, h, w)))
         return shapes
@@ -237,8 +253,9 @@ class NetSpec:
                 s += f"+mp{layer.pool.kernel}s{layer.pool.stride}p{layer.pool.padding}"
             if layer.dropout:
                 s += "+do"
-            derived = ConvLayer(layer.filters, layer.kernel, layer.stride, layer.padding,
-                                layer.pool, layer.dropout).type_code
+            derived = ConvLayer(
+                layer.filters, layer.kernel, layer.stride, layer.padding, layer.pool, layer.dropout
+            ).type_code
             if layer.type_code != derived:
                 s += f"t{layer.type_code}"
             parts.append(s)
@@ -258,58 +275,66 @@ class NetSpec:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "NetSpec":
+    def from_dict(cls, d: dict) -> NetSpec:
         conv = []
         for c in d["conv"]:
             c = dict(c)
             if c.get("pool") is not None:
                 c["pool"] = Pool(**c["pool"])
             conv.append(ConvLayer(**c))
-        return cls(input_shape=tuple(d["input_shape"]), conv=tuple(conv), fc=tuple(d["fc"]),
-                   fc_dropout=tuple(d.get("fc_dropout", ())),
-                   conv_dropout_rate=d.get("conv_dropout_rate", 0.0),
-                   fc_dropout_rate=d.get("fc_dropout_rate", 0.0))
+        return cls(
+            input_shape=tuple(d["input_shape"]),
+            conv=tuple(conv),
+            fc=tuple(d["fc"]),
+            fc_dropout=tuple(d.get("fc_dropout", ())),
+            conv_dropout_rate=d.get("conv_dropout_rate", 0.0),
+            fc_dropout_rate=d.get("fc_dropout_rate", 0.0),
+        )
 
-    def for_dataset(self, dataset: str) -> "NetSpec":
+    def for_dataset(self, dataset: str) -> NetSpec:
         """Check that this spec fits ``dataset`` (input shape and class count); return self."""
         name = canonical_name(dataset)
         if self.input_shape != DATASET_SHAPES[name]:
-            raise SpecError(f"this network expects input {self.input_shape}, but {name} images are "
-                            f"{DATASET_SHAPES[name]}; sample or build the spec for {name}")
+            raise SpecError(
+                f"this network expects input {self.input_shape}, but {name} images are "
+                f"{DATASET_SHAPES[name]}; sample or build the spec for {name}"
+            )
         if self.n_classes != N_CLASSES[name]:
-            raise SpecError(f"the output layer has {self.n_classes} units, but {name} has "
-                            f"{N_CLASSES[name]} classes; the last FC layer must have {N_CLASSES[name]}")
+            raise SpecError(
+                f"the output layer has {self.n_classes} units, but {name} has "
+                f"{N_CLASSES[name]} classes; the last FC layer must have {N_CLASSES[name]}"
+            )
         return self
 
 
-VAL_SOURCES = ("test", "train")   # official test split, or a held-out part of the training split
-PRECISIONS = ("fp32",)            # nnlife trains in float32; the field records it for provenance
+VAL_SOURCES = ("test", "train")  # official test split, or a held-out part of the training split
+PRECISIONS = ("fp32",)  # nnlife trains in float32; the field records it for provenance
 
 
 @dataclass(frozen=True)
 class TrainSpec:
     """How a network is trained: everything a rerun needs besides the NetSpec and the data files."""
 
-    dataset: str                      # "CIFAR100", "FashionMNIST" or "SVHN"
-    batch_size: int                   # images per SGD step
-    learning_rate: float              # SGD step size (constant unless lr_schedule says otherwise)
-    momentum: float = 0.0             # SGD momentum
-    dampening: float = 0.0            # SGD dampening of the momentum
-    weight_decay: float = 0.0         # SGD L2 penalty
+    dataset: str  # "CIFAR100", "FashionMNIST" or "SVHN"
+    batch_size: int  # images per SGD step
+    learning_rate: float  # SGD step size (constant unless lr_schedule says otherwise)
+    momentum: float = 0.0  # SGD momentum
+    dampening: float = 0.0  # SGD dampening of the momentum
+    weight_decay: float = 0.0  # SGD L2 penalty
     loss_fn: str = "CrossEntropyLoss"  # the only loss the original used
-    optimizer: str = "SGD"             # the only optimizer the original used
-    epochs: float = 40                # passes over the training split
-    eval_interval: float = 0.5        # epochs between records; must split an epoch evenly
-    seed: int = 0                     # `random_seed`: weights init, data order, dropout
-    deterministic: bool = False       # `torch_set_deterministic`: torch.use_deterministic_algorithms
-    device: str = "cpu"               # device trained on ("cpu", "cuda", ...); `train_GPU` = not cpu
-    train_size: int | None = None     # training images used (None: the whole split)
-    val_size: int | None = None       # validation images used (None: the whole split)
-    subset_seed: int = 0              # seed of the stratified subsets (and of a train holdout)
-    val_source: str = "test"          # "test": official test split; "train": held out of train
-    drop_last_val: bool = False       # the original dropped the last partial validation batch
-    lr_schedule: str = "constant"     # "constant" (the original) or "cosine"
-    precision: str = "fp32"           # arithmetic of training
+    optimizer: str = "SGD"  # the only optimizer the original used
+    epochs: float = 40  # passes over the training split
+    eval_interval: float = 0.5  # epochs between records; must split an epoch evenly
+    seed: int = 0  # `random_seed`: weights init, data order, dropout
+    deterministic: bool = False  # `torch_set_deterministic`: torch.use_deterministic_algorithms
+    device: str = "cpu"  # device trained on ("cpu", "cuda", ...); `train_GPU` = not cpu
+    train_size: int | None = None  # training images used (None: the whole split)
+    val_size: int | None = None  # validation images used (None: the whole split)
+    subset_seed: int = 0  # seed of the stratified subsets (and of a train holdout)
+    val_source: str = "test"  # "test": official test split; "train": held out of train
+    drop_last_val: bool = False  # the original dropped the last partial validation batch
+    lr_schedule: str = "constant"  # "constant" (the original) or "cosine"
+    precision: str = "fp32"  # arithmetic of training
 
     def __post_init__(self):
         object.__setattr__(self, "dataset", canonical_name(self.dataset))
@@ -330,12 +355,16 @@ class TrainSpec:
             raise SpecError(f"eval_interval must be in (0, 1] epochs, got {self.eval_interval!r}")
         per_epoch = 1 / self.eval_interval
         if abs(per_epoch - round(per_epoch)) > 1e-9:
-            raise SpecError(f"eval_interval {self.eval_interval} does not split an epoch evenly; "
-                            "use 1/k of an epoch, e.g. 0.5 or 0.25")
+            raise SpecError(
+                f"eval_interval {self.eval_interval} does not split an epoch evenly; "
+                "use 1/k of an epoch, e.g. 0.5 or 0.25"
+            )
         n_rows = self.epochs / self.eval_interval
         if abs(n_rows - round(n_rows)) > 1e-9:
-            raise SpecError(f"epochs {self.epochs} is not a whole number of eval intervals "
-                            f"({self.eval_interval}); use a multiple of {self.eval_interval}")
+            raise SpecError(
+                f"epochs {self.epochs} is not a whole number of eval intervals "
+                f"({self.eval_interval}); use a multiple of {self.eval_interval}"
+            )
         _check_int("seed", self.seed, 0)
         _check_int("subset_seed", self.subset_seed, 0)
         for name in ("train_size", "val_size"):
@@ -362,18 +391,27 @@ class TrainSpec:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainSpec":
+    def from_dict(cls, d: dict) -> TrainSpec:
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
             raise SpecError(f"unknown TrainSpec fields {sorted(unknown)}; known: {sorted(known)}")
         return cls(**d)
 
-    def replace(self, **changes) -> "TrainSpec":
+    def replace(self, **changes) -> TrainSpec:
         d = self.to_dict()
         d.update(changes)
         return TrainSpec.from_dict(d)
 
 
-__all__ = ["Pool", "ConvLayer", "NetSpec", "TrainSpec", "DATASET_SHAPES", "N_CLASSES",
-           "canonical_dataset", "net_id", "out_size"]
+__all__ = [
+    "Pool",
+    "ConvLayer",
+    "NetSpec",
+    "TrainSpec",
+    "DATASET_SHAPES",
+    "N_CLASSES",
+    "canonical_dataset",
+    "net_id",
+    "out_size",
+]

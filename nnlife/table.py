@@ -9,6 +9,7 @@ provenance fields (status, the TrainSpec fields the original lacks, versions, de
 checksums, ...) in the first row only. ``pd.read_csv(path, sep=' ')``, the reader the authors'
 tools use, gets the 28 original columns back unchanged from either layout.
 """
+
 from __future__ import annotations
 
 import math
@@ -49,14 +50,14 @@ EXTRA_TRAIN_COLUMNS = {
     "val_size": ("val_size", _opt_int),
     "subset_seed": ("subset_seed", int),
     "val_source": ("val_source", str),
-    "drop_last_val": ("drop_last_val", None),   # bool, parsed with parse_bool
+    "drop_last_val": ("drop_last_val", None),  # bool, parsed with parse_bool
     "lr_schedule": ("lr_schedule", str),
     "precision": ("precision", str),
     "device": ("device", str),
 }
 STATUS_COLUMN = "status"
-TABLE_SUFFIX = ".txt"           # a lifespan table is <id>.txt
-REPLAY_SUFFIX = ".replay.txt"   # a replay (nnlife reproduce) beside its table: <id>.replay.txt; not a lifespan
+TABLE_SUFFIX = ".txt"  # a lifespan table is <id>.txt
+REPLAY_SUFFIX = ".replay.txt"  # a replay (nnlife reproduce) beside its table: <id>.replay.txt; not a lifespan
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,11 +71,11 @@ class Lifespan:
     ...). ``layout`` is "original" for a 28-column table and "nnlife" for one with extras.
     """
 
-    id: str                      # table id: the file name without .txt
+    id: str  # table id: the file name without .txt
     net: NetSpec
     train: TrainSpec
     curve: pd.DataFrame
-    status: str = C.STATUS_COMPLETE   # "complete" or "diverged"
+    status: str = C.STATUS_COMPLETE  # "complete" or "diverged"
     meta: dict = field(default_factory=dict)
     layout: str = "nnlife"
 
@@ -87,22 +88,26 @@ class Lifespan:
         return self.status == C.STATUS_DIVERGED
 
     def __repr__(self) -> str:
-        return (f"Lifespan(id={self.id!r}, dataset={self.dataset!r}, net={self.net.id}, "
-                f"rows={len(self.curve)}, status={self.status!r}, layout={self.layout!r})")
+        return (
+            f"Lifespan(id={self.id!r}, dataset={self.dataset!r}, net={self.net.id}, "
+            f"rows={len(self.curve)}, status={self.status!r}, layout={self.layout!r})"
+        )
 
 
 def curve_frame(epoch, train_loss, val_loss, val_acc, train_acc=None, elapsed_s=None) -> pd.DataFrame:
     """A curve DataFrame with the standard columns; missing ones are NaN (float64 throughout)."""
     n = len(epoch)
     nan = np.full(n, np.nan)
-    return pd.DataFrame({
-        C.EPOCH: np.asarray(epoch, dtype=float),
-        C.TRAIN_LOSS: np.asarray(train_loss, dtype=float),
-        C.TRAIN_ACC: nan.copy() if train_acc is None else np.asarray(train_acc, dtype=float),
-        C.VAL_LOSS: np.asarray(val_loss, dtype=float),
-        C.VAL_ACC: np.asarray(val_acc, dtype=float),
-        C.ELAPSED_S: nan.copy() if elapsed_s is None else np.asarray(elapsed_s, dtype=float),
-    })
+    return pd.DataFrame(
+        {
+            C.EPOCH: np.asarray(epoch, dtype=float),
+            C.TRAIN_LOSS: np.asarray(train_loss, dtype=float),
+            C.TRAIN_ACC: nan.copy() if train_acc is None else np.asarray(train_acc, dtype=float),
+            C.VAL_LOSS: np.asarray(val_loss, dtype=float),
+            C.VAL_ACC: np.asarray(val_acc, dtype=float),
+            C.ELAPSED_S: nan.copy() if elapsed_s is None else np.asarray(elapsed_s, dtype=float),
+        }
+    )
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -129,8 +134,15 @@ def read_lifespan(path, expected_epochs: float | None = None) -> Lifespan:
 def parse_table(text: str, where: str, stem: str = "", expected_epochs: float | None = None) -> Lifespan:
     """Parse the text of one table (see ``read_lifespan``); ``where`` names it in errors."""
     rec = parse_record(text, where, stem, expected_epochs)
-    return Lifespan(id=rec.id, net=rec.net, train=rec.train, curve=curve_frame(**rec.arrays),
-                    status=rec.status, meta=rec.meta, layout=rec.layout)
+    return Lifespan(
+        id=rec.id,
+        net=rec.net,
+        train=rec.train,
+        curve=curve_frame(**rec.arrays),
+        status=rec.status,
+        meta=rec.meta,
+        layout=rec.layout,
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,8 +173,10 @@ def parse_record(text: str, where: str, stem: str = "", expected_epochs: float |
     header = lines[0].split(" ")
     missing = [c for c in C.ORIGINAL_COLUMNS if c not in header]
     if missing:
-        raise TableError(f"{where}: missing column(s) {', '.join(missing)}; a lifespan table needs "
-                         f"the 28 columns of the published layout ({' '.join(C.ORIGINAL_COLUMNS[:4])} ...)")
+        raise TableError(
+            f"{where}: missing column(s) {', '.join(missing)}; a lifespan table needs "
+            f"the 28 columns of the published layout ({' '.join(C.ORIGINAL_COLUMNS[:4])} ...)"
+        )
     if tuple(header[:28]) != C.ORIGINAL_COLUMNS:
         raise TableError(f"{where}: the 28 original columns are not first and in order")
     if len(lines) < 2:
@@ -172,8 +186,7 @@ def parse_record(text: str, where: str, stem: str = "", expected_epochs: float |
     for i, row in enumerate(rows, start=2):
         if len(row) != width:
             hint = " (truncated last line?)" if i == len(lines) else ""
-            raise TableError(f"{where}: line {i} has {len(row)} fields but the header has "
-                             f"{width}{hint}")
+            raise TableError(f"{where}: line {i} has {len(row)} fields but the header has {width}{hint}")
     col = {name: j for j, name in enumerate(header)}
 
     def numeric(name: str) -> np.ndarray:
@@ -182,8 +195,9 @@ def parse_record(text: str, where: str, stem: str = "", expected_epochs: float |
             return np.array([r[j] for r in rows]).astype(np.float64)
         except ValueError:
             bad = next(i for i, r in enumerate(rows, start=2) if not _is_float(r[j]))
-            raise TableError(f"{where}: line {bad}, column {name}: {rows[bad - 2][j]!r} is not "
-                             "a number") from None
+            raise TableError(
+                f"{where}: line {bad}, column {name}: {rows[bad - 2][j]!r} is not a number"
+            ) from None
 
     first = rows[0]
     meta_fields = {name: first[col[name]] for name in C.ORIGINAL_META_COLUMNS}
@@ -204,22 +218,31 @@ def parse_record(text: str, where: str, stem: str = "", expected_epochs: float |
     off = ~(np.abs(epoch - expected) <= 1e-6)
     if off.any():
         bad = int(np.argmax(off))
-        raise TableError(f"{where}: line {bad + 2}: epoch {epoch[bad]} where {expected[bad]} was "
-                         f"expected (records every {train.eval_interval} epoch from "
-                         f"{train.eval_interval}); rows are missing or out of order")
+        raise TableError(
+            f"{where}: line {bad + 2}: epoch {epoch[bad]} where {expected[bad]} was "
+            f"expected (records every {train.eval_interval} epoch from "
+            f"{train.eval_interval}); rows are missing or out of order"
+        )
     if len(epoch) != train.n_records and not (status == C.STATUS_DIVERGED and len(epoch) < train.n_records):
-        raise TableError(f"{where}: {len(epoch)} rows, but {train.epochs} epochs recorded every "
-                         f"{train.eval_interval} epoch need {train.n_records}; the table is "
-                         "incomplete (delete it so the batch retrains it)")
-    arrays = dict(epoch=epoch, train_loss=numeric("trainLoss"), val_loss=numeric("valLoss"),
-                  val_acc=numeric("valAcc"),
-                  train_acc=numeric("trainAcc") if "trainAcc" in col else None,
-                  elapsed_s=numeric("elapsed_s") if "elapsed_s" in col else None)
+        raise TableError(
+            f"{where}: {len(epoch)} rows, but {train.epochs} epochs recorded every "
+            f"{train.eval_interval} epoch need {train.n_records}; the table is "
+            "incomplete (delete it so the batch retrains it)"
+        )
+    arrays = dict(
+        epoch=epoch,
+        train_loss=numeric("trainLoss"),
+        val_loss=numeric("valLoss"),
+        val_acc=numeric("valAcc"),
+        train_acc=numeric("trainAcc") if "trainAcc" in col else None,
+        elapsed_s=numeric("elapsed_s") if "elapsed_s" in col else None,
+    )
     table_id = meta_fields["ID"] or stem
     if stem and meta_fields["ID"] and stem != meta_fields["ID"]:
         meta.setdefault("file_stem", stem)
-    return TableRecord(id=table_id, net=net, train=train, status=status, meta=meta,
-                       layout=layout, arrays=arrays)
+    return TableRecord(
+        id=table_id, net=net, train=train, status=status, meta=meta, layout=layout, arrays=arrays
+    )
 
 
 def _read_extras(extras: dict, where: str) -> tuple[dict, str, dict]:
@@ -313,10 +336,20 @@ def write_lifespan(life: Lifespan, path, layout: str | None = None, overwrite: b
     try:
         return atomic_write(path, text, overwrite=overwrite)
     except FileExistsError as e:
-        raise FileExistsError(f"{e}; nnlife does not overwrite a finished table (pass overwrite=True, "
-                              "or write elsewhere)") from None
+        raise FileExistsError(
+            f"{e}; nnlife does not overwrite a finished table (pass overwrite=True, or write elsewhere)"
+        ) from None
 
 
-__all__ = ["Lifespan", "TableRecord", "read_lifespan", "write_lifespan", "parse_table",
-           "parse_record", "format_table",
-           "curve_frame", "TABLE_SUFFIX", "REPLAY_SUFFIX"]
+__all__ = [
+    "Lifespan",
+    "TableRecord",
+    "read_lifespan",
+    "write_lifespan",
+    "parse_table",
+    "parse_record",
+    "format_table",
+    "curve_frame",
+    "TABLE_SUFFIX",
+    "REPLAY_SUFFIX",
+]

@@ -1,4 +1,5 @@
 """Shared test paths. Real data: tests/fixtures (vendored; sources and licences in its README)."""
+
 from pathlib import Path
 
 import pytest

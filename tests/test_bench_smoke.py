@@ -5,6 +5,7 @@ hundred real Fashion-MNIST images, one repeat, 30 synthetic tables, in-process D
 Nothing here is timed: the figures of a smoke run mean nothing; the test checks that the scripts
 work end to end and that benchmarks.json and benchmarks.md hold what issue 7 asks for.
 """
+
 import importlib.util
 import json
 import math
@@ -28,8 +29,13 @@ def _bench_run_module():
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    proc = subprocess.run([sys.executable, str(RUN), "--smoke", "--out", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=540)
+    proc = subprocess.run(
+        [sys.executable, str(RUN), "--smoke", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return out, json.loads((out / "benchmarks.json").read_text()), (out / "benchmarks.md").read_text()
 
@@ -41,14 +47,22 @@ def _lightning_installed() -> bool:
 def test_every_issue_key_is_a_number(smoke):
     _, doc, _ = smoke
     keys = _bench_run_module().KEYS
-    assert set(keys) == {"ratio_vs_dataloader", "ratio_vs_lightning", "peak_fraction_small",
-                         "peak_fraction_paper", "eval_overhead_points", "scaling_2_workers",
-                         "catalog_6000_s", "catalog_6000_cached_s", "fits_6000_s"}
+    assert set(keys) == {
+        "ratio_vs_dataloader",
+        "ratio_vs_lightning",
+        "peak_fraction_small",
+        "peak_fraction_paper",
+        "eval_overhead_points",
+        "scaling_2_workers",
+        "catalog_6000_s",
+        "catalog_6000_cached_s",
+        "fits_6000_s",
+    }
     for key in keys:
         assert key in doc and key in doc["figures"], key
         value = doc[key]
         if key == "ratio_vs_lightning" and not _lightning_installed():
-            assert value is None   # Lightning is an optional bench dependency
+            assert value is None  # Lightning is an optional bench dependency
             continue
         assert isinstance(value, (int, float)) and math.isfinite(value), (key, value)
     assert doc["ratio_vs_dataloader"] > 0 and doc["fits_6000_s"] > 0
@@ -76,9 +90,15 @@ def test_markdown_report(smoke):
     _, doc, md = smoke
     for key in _bench_run_module().KEYS:
         assert f"`{key}`" in md, key
-    for section in ("## Machine", "## 1. Training throughput", "## 3. Scale-out",
-                    "## 4. Analysis at dataset scale", "## 2. Cost of half-epoch recording", "## 5. GPU"):
+    for section in (
+        "## Machine",
+        "## 1. Training throughput",
+        "## 3. Scale-out",
+        "## 4. Analysis at dataset scale",
+        "## 2. Cost of half-epoch recording",
+        "## 5. GPU",
+    ):
         assert section in md, section
-    assert "python bench/train_throughput.py --mode smoke" in md   # the command of each part
+    assert "python bench/train_throughput.py --mode smoke" in md  # the command of each part
     if not doc["gpu"]["available"]:
         assert "No GPU was measured" in md

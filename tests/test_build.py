@@ -25,8 +25,10 @@ def test_samples_rebuild_into_cifar100_modules(sample_paths):
         assert _flops(model, (3, 32, 32)) == net.flops_per_image
 
 
-@pytest.mark.parametrize("space, dataset", [("paper", "CIFAR100"), ("paper", "FashionMNIST"),
-                                            ("small", "FashionMNIST"), ("small", "SVHN")])
+@pytest.mark.parametrize(
+    "space, dataset",
+    [("paper", "CIFAR100"), ("paper", "FashionMNIST"), ("small", "FashionMNIST"), ("small", "SVHN")],
+)
 def test_analytic_counts_match_torch(space, dataset):
     for seed in range(6):
         net, _ = sample(space, dataset, seed=seed)
@@ -42,8 +44,24 @@ def test_analytic_counts_match_torch(space, dataset):
 def test_layer_order_pool_then_dropout(sample_paths):
     net = nnlife.read_lifespan(sample_paths[2]).net  # 5-3-7: dropout, pool, pool+dropout
     kinds = [type(m).__name__ for m in nnlife.build(net)]
-    assert kinds == ["Conv2d", "ReLU", "Dropout", "Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU",
-                     "MaxPool2d", "Dropout", "Flatten", "Linear", "ReLU", "Linear", "ReLU", "Linear"]
+    assert kinds == [
+        "Conv2d",
+        "ReLU",
+        "Dropout",
+        "Conv2d",
+        "ReLU",
+        "MaxPool2d",
+        "Conv2d",
+        "ReLU",
+        "MaxPool2d",
+        "Dropout",
+        "Flatten",
+        "Linear",
+        "ReLU",
+        "Linear",
+        "ReLU",
+        "Linear",
+    ]
 
 
 def test_weights_come_from_the_generator_only():

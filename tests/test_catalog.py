@@ -4,6 +4,7 @@ Real data: the three published sample tables (tests/fixtures/original-format).
 Fresh batches are written here with nnlife's own writer: specs drawn from nnlife's search space,
 curves from nnlife.curves.synthetic_curves (no training needed to test the reading side).
 """
+
 import importlib
 import os
 import shutil
@@ -15,41 +16,57 @@ import pandas as pd
 import pytest
 
 import nnlife
+from conftest import FIXTURES
 from nnlife import columns as C
 from nnlife.analyse.catalog import CACHE_DIRNAME, cache_dir, catalog, find_tables, load_catalog
 from nnlife.errors import ParameterError
 from nnlife.generate.sampling import sample
 from nnlife.table import Lifespan, curve_frame, write_lifespan
 
-from conftest import FIXTURES
-
 # the module that parses the tables of a folder (``nnlife.catalog`` is the function)
 catmod = importlib.import_module("nnlife.analyse.cache")
 ORIGINAL = FIXTURES / "original-format"
 
 
-def write_batch(folder, n: int = 12, seed: int = 0, datasets=("FashionMNIST", "SVHN", "CIFAR100"),
-                layout: str = "nnlife", prefix: str = "fake") -> list[Path]:
+def write_batch(
+    folder,
+    n: int = 12,
+    seed: int = 0,
+    datasets=("FashionMNIST", "SVHN", "CIFAR100"),
+    layout: str = "nnlife",
+    prefix: str = "fake",
+) -> list[Path]:
     """Write ``n`` realistic lifespan tables into ``folder`` (nnlife's writer, no training).
 
     Specs come from the "paper" search space; curves from synthetic_curves (all of its shapes,
     diverged ones included: they stop early with status "diverged"). Returns the paths.
     """
     from nnlife.curves import synthetic_curves
+
     rng = np.random.default_rng(seed)
     with np.errstate(all="ignore"):
         curves = synthetic_curves(n, n_epochs=10, seed=rng, datasets=datasets)
     paths = []
-    for i, (cid, c) in enumerate(curves.groupby("id", sort=True)):
+    for i, (_cid, c) in enumerate(curves.groupby("id", sort=True)):
         ds = c["dataset"].iloc[0]
         net, train = sample("paper", ds, seed=rng, epochs=10)
         diverged = len(c) < train.n_records
         life = Lifespan(
-            id=f"{prefix}{i:03d}", net=net, train=train,
-            curve=curve_frame(c[C.EPOCH], c[C.TRAIN_LOSS], c[C.VAL_LOSS], c[C.VAL_ACC],
-                              train_acc=c[C.TRAIN_ACC], elapsed_s=np.arange(1, len(c) + 1) * 1.5),
+            id=f"{prefix}{i:03d}",
+            net=net,
+            train=train,
+            curve=curve_frame(
+                c[C.EPOCH],
+                c[C.TRAIN_LOSS],
+                c[C.VAL_LOSS],
+                c[C.VAL_ACC],
+                train_acc=c[C.TRAIN_ACC],
+                elapsed_s=np.arange(1, len(c) + 1) * 1.5,
+            ),
             status=C.STATUS_DIVERGED if diverged else C.STATUS_COMPLETE,
-            meta={"kind": c["kind"].iloc[0]}, layout=layout)
+            meta={"kind": c["kind"].iloc[0]},
+            layout=layout,
+        )
         if layout == "original" and diverged:
             continue  # the published layout has no status column: a short table is incomplete
         paths.append(write_lifespan(life, Path(folder) / f"{life.id}.txt"))
@@ -89,6 +106,7 @@ def test_published_samples(sample_paths):
     # the shape class: the network that never learns is labelled so
     assert t.loc["2021_02_15_13_56_59_917381", "shape"] == "no_learning"
     from nnlife.shapes import classify_shapes
+
     direct = classify_shapes(cat.curves).set_index("id")
     assert (t["shape"] == direct.loc[t.index, "label"]).all()
     assert cat.broken == ()
@@ -155,7 +173,10 @@ def test_mixed_layouts_folders_and_globs(tmp_path):
     assert len(cat) == len(fresh) + len(orig) + 3
     assert set(cat.table["layout"]) == {"nnlife", "original"}
     assert cat.table["source"].value_counts().to_dict() == {
-        "batch-a": len(fresh), "batch-b": len(orig), "original-format": 3}
+        "batch-a": len(fresh),
+        "batch-b": len(orig),
+        "original-format": 3,
+    }
     # nnlife's tables record training accuracy and time; the published layout does not
     c = cat.curves.merge(cat.table[["id", "layout", "status"]], on="id")
     done = c[(c["layout"] == "nnlife") & (c["status"] == C.STATUS_COMPLETE)]
@@ -183,7 +204,7 @@ def test_broken_tables_are_reported_by_name_and_left_out(tmp_path):
     (tmp_path / "b" / "truncated.txt").write_text("\n".join(text[:5]) + "\n" + text[5][:20] + "\n")
     (tmp_path / "b" / "empty.txt").write_text("")
     (tmp_path / "b" / "notes.txt").write_text("not a table at all\n")
-    shutil.copy(good[1], tmp_path / "b" / "zz-copy-of-one.txt")   # same id as fake001 (sorts after it)
+    shutil.copy(good[1], tmp_path / "b" / "zz-copy-of-one.txt")  # same id as fake001 (sorts after it)
     (tmp_path / "b" / "x.replay.txt").write_text("ignored: replays are not lifespans\n")
     with pytest.warns(UserWarning, match="left out 4 broken table"):
         cat = load_catalog(tmp_path / "b")
@@ -225,8 +246,11 @@ def test_cache_is_reused_and_updated_incrementally(tmp_path, monkeypatch):
     life = nnlife.read_lifespan(changed)
     curve = life.curve.copy()
     curve[C.VAL_ACC] = 42.0
-    write_lifespan(Lifespan(life.id, life.net, life.train, curve, life.status, life.meta, life.layout),
-                   changed, overwrite=True)
+    write_lifespan(
+        Lifespan(life.id, life.net, life.train, curve, life.status, life.meta, life.layout),
+        changed,
+        overwrite=True,
+    )
     paths[5].unlink()
     third = load_catalog(tmp_path / "b")
     assert parsed[-1] == sorted([new.name, changed.name])
@@ -236,10 +260,14 @@ def test_cache_is_reused_and_updated_incrementally(tmp_path, monkeypatch):
     # the updated cache equals a build from scratch
     fresh = load_catalog(tmp_path / "b", cache=False)
     key = ["id"]
-    pd.testing.assert_frame_equal(third.table.sort_values(key).reset_index(drop=True),
-                                  fresh.table.sort_values(key).reset_index(drop=True))
-    pd.testing.assert_frame_equal(third.curves.sort_values(["id", "epoch"]).reset_index(drop=True),
-                                  fresh.curves.sort_values(["id", "epoch"]).reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        third.table.sort_values(key).reset_index(drop=True),
+        fresh.table.sort_values(key).reset_index(drop=True),
+    )
+    pd.testing.assert_frame_equal(
+        third.curves.sort_values(["id", "epoch"]).reset_index(drop=True),
+        fresh.curves.sort_values(["id", "epoch"]).reset_index(drop=True),
+    )
 
 
 def test_a_damaged_cache_is_rebuilt(tmp_path):

@@ -1,4 +1,5 @@
 """Curve families, single fits (scipy) and batched fits (numpy LM), on constructed and real curves."""
+
 import dataclasses
 
 import numpy as np
@@ -6,29 +7,55 @@ import pandas as pd
 import pytest
 
 import nnlife
-from nnlife.curves import (DOMHAN, FAMILIES, FIT_COLUMNS, LCDB, PENGUIN, fit_arrays, fit_curve,
-                           fit_curves, get_family, information_criteria, predict_from_fits,
-                           resolve_families, synthetic_curves)
+from nnlife.curves import (
+    DOMHAN,
+    FAMILIES,
+    FIT_COLUMNS,
+    LCDB,
+    PENGUIN,
+    fit_arrays,
+    fit_curve,
+    fit_curves,
+    get_family,
+    information_criteria,
+    predict_from_fits,
+    resolve_families,
+    synthetic_curves,
+)
 from nnlife.errors import ParameterError
 from nnlife.table import curve_frame
 
-X = np.arange(1, 81, dtype=float)   # half-epoch steps of a 40-epoch run
+X = np.arange(1, 81, dtype=float)  # half-epoch steps of a 40-epoch run
 
 # Parameters that give plausible accuracy curves (percent) on x = 1..80 for every family.
 TRUE = {
-    "vap3": (3.5, -2.0, 0.1), "pow3": (60.0, 50.0, 0.5), "loglog_linear2": (2.0, 1.0),
-    "hill3": (60.0, 1.5, 10.0), "logpower3": (60.0, 2.0, -1.5), "pow4": (60.0, 0.02, 0.005, 1.0),
-    "mmf4": (60.0, 5.0, 0.1, 1.5), "exp4": (60.0, 0.3, 4.0, 0.7), "janoschek4": (60.0, 5.0, 0.1, 0.9),
-    "weibull4": (60.0, 5.0, 0.08, 1.2), "ilog2": (60.0, 30.0), "pow2": (-10.0, -0.4),
-    "log2": (-10.0, 5.0), "exp2": (20.0, -0.01), "lin2": (0.5, 10.0), "exp3": (-50.0, 0.08, 60.0),
-    "expp3": (-0.5, 0.9, 60.0), "expd3": (5.0, 0.07, 60.0), "wbl4": (0.1, 55.0, 60.0, 0.9),
+    "vap3": (3.5, -2.0, 0.1),
+    "pow3": (60.0, 50.0, 0.5),
+    "loglog_linear2": (2.0, 1.0),
+    "hill3": (60.0, 1.5, 10.0),
+    "logpower3": (60.0, 2.0, -1.5),
+    "pow4": (60.0, 0.02, 0.005, 1.0),
+    "mmf4": (60.0, 5.0, 0.1, 1.5),
+    "exp4": (60.0, 0.3, 4.0, 0.7),
+    "janoschek4": (60.0, 5.0, 0.1, 0.9),
+    "weibull4": (60.0, 5.0, 0.08, 1.2),
+    "ilog2": (60.0, 30.0),
+    "pow2": (-10.0, -0.4),
+    "log2": (-10.0, 5.0),
+    "exp2": (20.0, -0.01),
+    "lin2": (0.5, 10.0),
+    "exp3": (-50.0, 0.08, 60.0),
+    "expp3": (-0.5, 0.9, 60.0),
+    "expd3": (5.0, 0.07, 60.0),
+    "wbl4": (0.1, 55.0, 60.0, 0.9),
     "penguin3": (60.0, 1.08, 40.0),
 }
 
 
 def _long(lifespans):
-    return pd.concat([life.curve.assign(id=life.id, dataset=life.dataset) for life in lifespans],
-                     ignore_index=True)
+    return pd.concat(
+        [life.curve.assign(id=life.id, dataset=life.dataset) for life in lifespans], ignore_index=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +64,7 @@ def samples(sample_paths):
 
 
 # --- the registry ---------------------------------------------------------------------------------
+
 
 def test_registry_holds_every_family_with_its_parameter_count():
     assert len(DOMHAN) == 11 and set(DOMHAN) <= set(FAMILIES)
@@ -83,18 +111,19 @@ def test_penguin_family_is_penguins_function_and_bounds():
 
 # --- recovery of noise-free curves ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("fid", sorted(TRUE))
 def test_every_family_recovers_its_parameters(fid):
     fam = FAMILIES[fid]
     y = fam(X, *TRUE[fid])
-    assert np.all(np.isfinite(y)) and np.ptp(y) > 1.0     # a real curve, not a constant
+    assert np.all(np.isfinite(y)) and np.ptp(y) > 1.0  # a real curve, not a constant
     ref = fit_curve(X, y, fid)
     assert ref.success, ref.reason
     np.testing.assert_allclose(ref.params, TRUE[fid], rtol=1e-4, atol=1e-6)
     batched = fit_arrays(X, y[None], np.ones((1, X.size)), fid, fallback=None)
     assert batched["success"][0] and batched["method"][0] == "batched"
     np.testing.assert_allclose(batched["params"][0], TRUE[fid], rtol=1e-4, atol=1e-6)
-    assert batched["sse"][0] < 1e-12 * np.sum(y ** 2)
+    assert batched["sse"][0] < 1e-12 * np.sum(y**2)
 
 
 def test_batched_fits_agree_with_scipy_on_noisy_curves():
@@ -114,6 +143,7 @@ def test_batched_fits_agree_with_scipy_on_noisy_curves():
 
 # --- bad data never raises ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("fid", sorted(FAMILIES))
 def test_fit_curve_returns_failed_fits_with_a_reason(fid):
     k = FAMILIES[fid].n_params
@@ -124,27 +154,34 @@ def test_fit_curve_returns_failed_fits_with_a_reason(fid):
     assert two.n_points == 2 and (two.success or two.reason)
     assert not fit_curve([0.0, 1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0], fid).success
     assert "differ in length" in fit_curve([1.0, 2.0], [1.0], fid).reason
-    const = fit_curve(X, np.full(80, 1.0), fid)     # a no-learner: never raises
+    const = fit_curve(X, np.full(80, 1.0), fid)  # a no-learner: never raises
     assert const.n_points == 80 and (const.success or const.reason)
 
 
 def test_fit_curves_on_degenerate_curves_never_raises():
     ep = np.arange(1, 81) / 2
-    curves = pd.concat([
-        curve_frame(ep, np.full(80, 4.6), np.full(80, 4.5), np.full(80, 1.0)).assign(id="const"),
-        curve_frame(ep[:2], [4, 3], [4, 3], [5.0, 7.0]).assign(id="two"),
-        curve_frame(ep[:4], [np.nan] * 4, [np.nan] * 4, [np.nan] * 4).assign(id="nan"),
-    ], ignore_index=True)
+    curves = pd.concat(
+        [
+            curve_frame(ep, np.full(80, 4.6), np.full(80, 4.5), np.full(80, 1.0)).assign(id="const"),
+            curve_frame(ep[:2], [4, 3], [4, 3], [5.0, 7.0]).assign(id="two"),
+            curve_frame(ep[:4], [np.nan] * 4, [np.nan] * 4, [np.nan] * 4).assign(id="nan"),
+        ],
+        ignore_index=True,
+    )
     fits = fit_curves(curves, families="all")
     assert len(fits) == 3 * len(FAMILIES)
     assert not fits.loc[fits["id"] == "nan", "success"].any()
-    assert fits.loc[(fits["id"] == "two") & (fits["n_params"] > 2), "reason"].str.contains(
-        "2 finite points").all()
+    assert (
+        fits.loc[(fits["id"] == "two") & (fits["n_params"] > 2), "reason"]
+        .str.contains("2 finite points")
+        .all()
+    )
     const = fits[(fits["id"] == "const") & fits["success"]]
     assert len(const) >= 10 and (const["sse"] < 1e-8).all()
 
 
 # --- the fit table --------------------------------------------------------------------------------
+
 
 def test_fit_curves_table_parquet_and_schedulers(tmp_path):
     cur = synthetic_curves(12, seed=5)
@@ -157,8 +194,7 @@ def test_fit_curves_table_parquet_and_schedulers(tmp_path):
     assert np.isnan(fits.loc[fits["family"] == "ilog2", ["p2", "p3"]].to_numpy()).all()
     back = pd.read_parquet(path)
     pd.testing.assert_frame_equal(back, fits, check_dtype=False)
-    same = fit_curves(cur, families=("pow3", "ilog2", "penguin3"), scheduler="synchronous",
-                      chunk_size=5)
+    same = fit_curves(cur, families=("pow3", "ilog2", "penguin3"), scheduler="synchronous", chunk_size=5)
     pd.testing.assert_frame_equal(same, fits)
     with pytest.raises(ParameterError, match=r"none of the columns \(.nope.,\)"):
         fit_curves(cur, metric="nope")
@@ -169,7 +205,7 @@ def test_information_criteria_formulas():
     ll = 20 * np.log(8.0 / 20)
     assert aicc == pytest.approx(ll + 6 + 2 * 3 * 4 / 16)
     assert bic == pytest.approx(ll + 3 * np.log(20))
-    assert information_criteria(1.0, 4, 3)[0] == np.inf       # n <= k + 1
+    assert information_criteria(1.0, 4, 3)[0] == np.inf  # n <= k + 1
 
 
 def test_predict_from_fits_evaluates_each_family_at_the_epoch():
@@ -183,6 +219,7 @@ def test_predict_from_fits_evaluates_each_family_at_the_epoch():
 
 
 # --- real tables ----------------------------------------------------------------------------------
+
 
 def test_fits_on_the_three_published_samples(samples):
     fits = fit_curves(_long(samples), families="all")
@@ -199,8 +236,9 @@ def test_fits_on_the_three_published_samples(samples):
 
 def test_fits_on_a_table_written_by_nnlife(samples, tmp_path):
     life = samples[2]
-    curve = life.curve.assign(train_acc=np.linspace(2, 40, len(life.curve)),
-                              elapsed_s=np.arange(len(life.curve)) * 3.0)
+    curve = life.curve.assign(
+        train_acc=np.linspace(2, 40, len(life.curve)), elapsed_s=np.arange(len(life.curve)) * 3.0
+    )
     mine = dataclasses.replace(life, curve=curve, layout="nnlife")
     path = nnlife.write_lifespan(mine, tmp_path / f"{life.id}.txt", layout="nnlife")
     back = nnlife.read_lifespan(path)

@@ -4,6 +4,7 @@ Real data: the full Fashion-MNIST from Debian's package dataset-fashion-mnist (i
 `bash scripts/get-data.sh`, which `make test` runs), the CIFAR-100 sample pickles and the PNG
 samples in tests/fixtures. SVHN .mat files are written here in the official layout.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -199,8 +200,9 @@ def test_subsets_are_stratified_reproducible_and_index_the_full_split(fmnist):
 
 
 def test_holdout_from_the_training_split_is_disjoint_and_stratified(fmnist):
-    d = data.load_dataset("FashionMNIST", root=FMNIST_ROOT, val_source="train", val_size=6000,
-                          train_size=5400, seed=1)
+    d = data.load_dataset(
+        "FashionMNIST", root=FMNIST_ROOT, val_source="train", val_size=6000, train_size=5400, seed=1
+    )
     assert d.val_source == "train-holdout"
     assert torch.bincount(d.val_y).tolist() == [600] * 10
     assert torch.bincount(d.train_y).tolist() == [540] * 10
@@ -308,8 +310,9 @@ def test_svhn_mat_files_in_the_official_layout(isolated, monkeypatch):
     assert d.name == "SVHN" and d.val_x.shape == (20, 3, 32, 32)
     assert torch.bincount(d.train_y).tolist() == [2] * 10
     assert torch.equal(d.val_x, torch.from_numpy(written["test"][0]))
-    sums = {f: hashlib.md5((root / f).read_bytes()).hexdigest()
-            for f in ("train_32x32.mat", "test_32x32.mat")}
+    sums = {
+        f: hashlib.md5((root / f).read_bytes()).hexdigest() for f in ("train_32x32.mat", "test_32x32.mat")
+    }
     files = tuple(data.DataFile(f.name, sums[f.name], f.split, f.part) for f in data.DATASETS["SVHN"].files)
     monkeypatch.setitem(data.DATASETS, "SVHN", dataclasses.replace(data.DATASETS["SVHN"], files=files))
     assert data.load_dataset("SVHN", root=root).verified
@@ -340,8 +343,12 @@ def test_missing_dataset_message_names_every_place_and_the_fixes(isolated, monke
         data.load_dataset("fashionMNIST", root=isolated / "arg")
     message = str(err.value)
     assert message.startswith("Dataset FashionMNIST was not found")
-    for folder in (isolated / "arg", isolated / "env", isolated / "cwd" / "data" / "datasets",
-                   isolated / "repo" / "data" / "datasets"):
+    for folder in (
+        isolated / "arg",
+        isolated / "env",
+        isolated / "cwd" / "data" / "datasets",
+        isolated / "repo" / "data" / "datasets",
+    ):
         assert str(folder / "FashionMNIST" / "raw" / "train-images-idx3-ubyte") in message
     assert str(isolated / "usr-share" / "t10k-labels-idx1-ubyte") in message
     assert "download: not asked for" in message

@@ -1,4 +1,5 @@
 """Early prediction: PENGUIN step by step, nnlife's ensemble, and the benchmark harness."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,11 +8,10 @@ import nnlife
 import nnlife.predict as P
 from nnlife.curves import FAMILIES, synthetic_curves
 from nnlife.errors import ParameterError
-from nnlife.predict import (ensemble_predict, penguin_predict, prediction_benchmark,
-                            summarize_predictions)
+from nnlife.predict import ensemble_predict, penguin_predict, prediction_benchmark, summarize_predictions
 from nnlife.table import curve_frame
 
-EP = np.arange(1, 11) / 2.0        # ten points: epochs 0.5 .. 5.0
+EP = np.arange(1, 11) / 2.0  # ten points: epochs 0.5 .. 5.0
 
 
 # --- PENGUIN on the published samples -------------------------------------------------------------
@@ -45,11 +45,14 @@ def test_penguin_on_the_three_published_samples(sample_paths):
 
 # --- PENGUIN's rules on scripted fits -------------------------------------------------------------
 
+
 def _script(monkeypatch, a_by_points):
     """Make step i's fit return (a, 1, 0): its prediction is a - 1 (b = 1); None: a failed fit."""
+
     def fake(x, y):
-        a = a_by_points.get(len(x), 50.0 + len(x))     # unscripted steps never agree
+        a = a_by_points.get(len(x), 50.0 + len(x))  # unscripted steps never agree
         return (np.inf, np.inf, np.inf) if a is None else (a, 1.0, 0.0)
+
     monkeypatch.setattr(P, "_penguin_fit", fake)
 
 
@@ -81,8 +84,9 @@ def test_penguin_skips_failed_fits_and_non_finite_predictions(monkeypatch):
     assert _actions(r) == ["appended", "skipped", "appended", "converged"]
     assert r.converged and r.last_epoch == 2.5
     # a huge b makes b**(c - x) overflow: a non-finite prediction is skipped too
-    monkeypatch.setattr(P, "_penguin_fit",
-                        lambda x, y: (21.0, 1e300, 1e6) if len(x) == 3 else (21.0, 1.0, 0.0))
+    monkeypatch.setattr(
+        P, "_penguin_fit", lambda x, y: (21.0, 1e300, 1e6) if len(x) == 3 else (21.0, 1.0, 0.0)
+    )
     r = penguin_predict(EP, np.arange(10.0), e_pred=40)
     assert r.steps[1].action == "skipped" and not np.isfinite(r.steps[1].prediction)
 
@@ -94,7 +98,7 @@ def test_penguin_stops_unjudged_when_the_next_fit_uses_every_point(monkeypatch):
     r = penguin_predict(EP[:5], y, e_pred=40)
     assert not r.converged and r.prediction == 7.5 and r.last_epoch == 2.5
     assert _actions(r) == ["appended", "appended", "appended", "stopped"]
-    assert r.a == 21.2   # the last fit made is reported
+    assert r.a == 21.2  # the last fit made is reported
 
 
 def test_penguin_needs_a_prediction_in_0_to_100(monkeypatch):
@@ -117,42 +121,47 @@ def test_penguin_on_bad_curves_does_not_crash():
 
 # --- nnlife's predictor ---------------------------------------------------------------------------
 
+
 def test_ensemble_extrapolates_a_clean_curve():
     t = np.arange(1, 81) / 2.0
     y = FAMILIES["weibull4"](2 * t, 60.0, 5.0, 0.03, 1.0)
-    cut = curve_frame(t[:20], np.ones(20), np.ones(20), y[:20])    # first 10 epochs
+    cut = curve_frame(t[:20], np.ones(20), np.ones(20), y[:20])  # first 10 epochs
     e = ensemble_predict(cut, 40.0).iloc[0]
     assert e["n_models"] >= 3 and e["predicted"] == pytest.approx(y[-1], abs=0.5)
-    assert abs(y[19] - y[-1]) > 5      # the last value is far off
+    assert abs(y[19] - y[-1]) > 5  # the last value is far off
 
 
 def test_ensemble_on_bad_curves_falls_back_to_the_anchor():
-    long = pd.concat([
-        curve_frame(EP[:2], [4, 3], [4, 3], [5.0, 7.0]).assign(id="two"),
-        curve_frame(EP[:4], [np.nan] * 4, [np.nan] * 4, [np.nan] * 4).assign(id="nan"),
-        curve_frame(EP, np.ones(10), np.ones(10), np.full(10, 1.0)).assign(id="const"),
-    ], ignore_index=True)
+    long = pd.concat(
+        [
+            curve_frame(EP[:2], [4, 3], [4, 3], [5.0, 7.0]).assign(id="two"),
+            curve_frame(EP[:4], [np.nan] * 4, [np.nan] * 4, [np.nan] * 4).assign(id="nan"),
+            curve_frame(EP, np.ones(10), np.ones(10), np.full(10, 1.0)).assign(id="const"),
+        ],
+        ignore_index=True,
+    )
     e = ensemble_predict(long, 40.0).set_index("id")
     assert list(e.index) == ["two", "nan", "const"]
-    assert e.loc["two", "predicted"] == 6.0 and e.loc["two", "n_models"] == 0   # median of both
+    assert e.loc["two", "predicted"] == 6.0 and e.loc["two", "n_models"] == 0  # median of both
     assert np.isnan(e.loc["nan", "predicted"])
     assert e.loc["const", "predicted"] == pytest.approx(1.0, abs=1e-6)
 
 
 # --- the harness ----------------------------------------------------------------------------------
 
+
 def test_benchmark_table_and_summary():
     cur = synthetic_curves(4, seed=21, kinds={"saturating": 1, "still_rising": 1, "diverged": 1})
     res = prediction_benchmark(cur, cutoffs=(5, 10))
     assert list(res.columns) == ["id", "cutoff", "method", "predicted", "truth"]
     kinds = cur.groupby("id")["kind"].first()
-    assert set(res["id"]) == set(kinds.index[kinds != "diverged"])   # skipped, as PENGUIN does
+    assert set(res["id"]) == set(kinds.index[kinds != "diverged"])  # skipped, as PENGUIN does
     final = cur.groupby("id").apply(lambda g: g["val_acc"].iloc[-1])
     assert np.allclose(res["truth"], final.loc[res["id"]].to_numpy())
     lv = res[(res["method"] == "last_value") & (res["cutoff"] == 5)].set_index("id")["predicted"]
     at5 = cur[cur["epoch"] == 5.0].set_index("id")["val_acc"]
     np.testing.assert_allclose(lv, at5.loc[lv.index])
-    assert res.groupby(["cutoff", "method"]).size().nunique() == 1     # same networks per method
+    assert res.groupby(["cutoff", "method"]).size().nunique() == 1  # same networks per method
     s = summarize_predictions(res)
     assert set(s["method"]) == {"last_value", "penguin", "nnlife"} and set(s["cutoff"]) == {5.0, 10.0}
     assert {"n", "mae", "rmse", "median_ae", "bias", "spearman"} <= set(s.columns)

@@ -1,4 +1,5 @@
 """The project's own promises: dependencies declared once, a light and side-effect-free import."""
+
 import subprocess
 import sys
 import tomllib
@@ -25,6 +26,7 @@ def test_environment_yml_lists_the_same_packages_as_pyproject():
 
 def test_torch_ranges_admit_the_local_releases():
     from packaging.requirements import Requirement
+
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     reqs = {Requirement(r).name: Requirement(r) for r in project["dependencies"]}
     assert reqs["torch"].specifier.contains("2.14.1")
@@ -66,5 +68,6 @@ def test_public_functions_survive_importing_their_modules():
     import nnlife.analyse.lifecycle  # noqa: F401
     import nnlife.generate.network  # noqa: F401
     import nnlife.generate.reproduce  # noqa: F401
+
     for name in ("build", "catalog", "lifecycle", "reproduce"):
         assert callable(getattr(nnlife, name)) and getattr(nnlife, name).__name__ == name

@@ -10,19 +10,57 @@ import nnlife
 # Documented short paths (README, the layout issue, code written against the flat layout) and a
 # few names each must hold: nnlife.<path>.<name>.
 SHORT_PATHS = {
-    "curves": ("fit_curve", "fit_curves", "FAMILIES", "DOMHAN", "LCDB", "PENGUIN", "FIT_COLUMNS",
-               "X_PER_EPOCH", "fit_arrays", "get_family", "synthetic_curves"),
+    "curves": (
+        "fit_curve",
+        "fit_curves",
+        "FAMILIES",
+        "DOMHAN",
+        "LCDB",
+        "PENGUIN",
+        "FIT_COLUMNS",
+        "X_PER_EPOCH",
+        "fit_arrays",
+        "get_family",
+        "synthetic_curves",
+    ),
     "predict": ("penguin_predict", "ensemble_predict", "prediction_benchmark", "summarize_predictions"),
     "shapes": ("classify_shape", "classify_shapes", "LABELS", "MAJORITY", "THRESHOLDS"),
-    "batch": ("generate_batch", "plan_batch", "job_script", "jobqueue_cluster", "MANIFEST", "add_cli",
-              "batch_dir", "plot_batch"),
-    "data": ("load_dataset", "Dataset", "DATASETS", "DataFile", "stratified_subset", "ENV_VAR",
-             "SYSTEM_LOCATIONS", "REPO_ROOT", "locate_dataset", "canonical_name", "main"),
+    "batch": (
+        "generate_batch",
+        "plan_batch",
+        "job_script",
+        "jobqueue_cluster",
+        "MANIFEST",
+        "add_cli",
+        "batch_dir",
+        "plot_batch",
+    ),
+    "data": (
+        "load_dataset",
+        "Dataset",
+        "DATASETS",
+        "DataFile",
+        "stratified_subset",
+        "ENV_VAR",
+        "SYSTEM_LOCATIONS",
+        "REPO_ROOT",
+        "locate_dataset",
+        "canonical_name",
+        "main",
+    ),
     "readers": ("parse_idx", "parse_cifar_pickle", "parse_svhn_mat", "decompress", "DatasetFormatError"),
     "train": ("train_lifespan", "interval_bounds", "resolve_device", "derive_seed"),
     "structure": ("structure_features", "correlations", "extremes", "label"),
-    "plots": ("plot_curves_by_dataset", "plot_family_wins", "plot_network", "explorer", "spread_ids",
-              "best_families", "replays", "plot_replay"),
+    "plots": (
+        "plot_curves_by_dataset",
+        "plot_family_wins",
+        "plot_network",
+        "explorer",
+        "spread_ids",
+        "best_families",
+        "replays",
+        "plot_replay",
+    ),
     "families": ("FAMILIES", "get_family"),
     "fitting": ("fit_curve", "fit_curves"),
     "checkpoint": ("save_checkpoint", "load_checkpoint"),
@@ -84,20 +122,24 @@ def test_documented_homes_hold_their_names():
 
 def test_public_functions_are_not_hidden_by_modules_of_their_name():
     # the flat layout had modules named build, catalog, lifecycle, reproduce; none is left
-    code = ("import nnlife, importlib.util\n"
-            "for n in ('build', 'catalog', 'lifecycle', 'reproduce'):\n"
-            "    assert importlib.util.find_spec('nnlife.' + n) is None, n\n"
-            "    assert callable(getattr(nnlife, n)) and getattr(nnlife, n).__name__ == n\n")
+    code = (
+        "import nnlife, importlib.util\n"
+        "for n in ('build', 'catalog', 'lifecycle', 'reproduce'):\n"
+        "    assert importlib.util.find_spec('nnlife.' + n) is None, n\n"
+        "    assert callable(getattr(nnlife, n)) and getattr(nnlife, n).__name__ == n\n"
+    )
     _run(code)
 
 
 def test_analysis_short_paths_load_neither_torch_nor_generation_code():
-    code = ("import sys\n"
-            "import nnlife.curves, nnlife.shapes, nnlife.predict, nnlife.structure\n"
-            "nnlife.curves.fit_curve, nnlife.shapes.classify_shape, nnlife.predict.penguin_predict\n"
-            "nnlife.catalog, nnlife.load_catalog, nnlife.read_lifespan\n"
-            "bad = [m for m in sys.modules if m == 'torch' or m.startswith(('torch.', 'nnlife.generate'))]\n"
-            "assert not bad, bad\n")
+    code = (
+        "import sys\n"
+        "import nnlife.curves, nnlife.shapes, nnlife.predict, nnlife.structure\n"
+        "nnlife.curves.fit_curve, nnlife.shapes.classify_shape, nnlife.predict.penguin_predict\n"
+        "nnlife.catalog, nnlife.load_catalog, nnlife.read_lifespan\n"
+        "bad = [m for m in sys.modules if m == 'torch' or m.startswith(('torch.', 'nnlife.generate'))]\n"
+        "assert not bad, bad\n"
+    )
     _run(code)
 
 
@@ -133,8 +175,10 @@ def test_the_command_line_takes_every_spelling(tmp_path):
     from nnlife.cli import main
 
     # --networks 0 is refused after the dataset is read: the error is about n_networks, not the name
-    code = ("import sys\nfrom nnlife.cli import main\n"
-            f"sys.exit(main(['generate', {str(tmp_path / 'b')!r}, '--dataset', 'fashion-mnist', '--networks', '0']))\n")
+    code = (
+        "import sys\nfrom nnlife.cli import main\n"
+        f"sys.exit(main(['generate', {str(tmp_path / 'b')!r}, '--dataset', 'fashion-mnist', '--networks', '0']))\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "n_networks" in out.stderr and "dataset" not in out.stderr, out.stderr
     assert main(["data", " fashion_mnist "]) == 0

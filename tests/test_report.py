@@ -3,6 +3,7 @@ sample tables and on a mix of both; each page is opened in headless Chromium (De
 ``chromium``, installed by scripts/install-browser.sh), which must load it with every figure and
 no error output. A screenshot of each page goes to reports/screenshots/.
 """
+
 import argparse
 import base64
 import json
@@ -17,13 +18,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
-from nnlife.cli import report as report_cli
-from nnlife.report import runner as report
-from nnlife.errors import ParameterError
+from test_catalog import write_batch
 
 from conftest import FIXTURES, ROOT
-from test_catalog import write_batch
+from nnlife.cli import report as report_cli
+from nnlife.errors import ParameterError
+from nnlife.report import runner as report
 
 ORIGINAL = FIXTURES / "original-format"
 NOTEBOOKS = ROOT / "notebooks"
@@ -56,24 +56,39 @@ def _parameters(nb_path: Path) -> set:
 
 
 def chromium() -> str:
-    found = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")
-                  if shutil.which(b)), None)
+    found = next(
+        (shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None
+    )
     assert found, "no Chromium on PATH: run `bash scripts/install-browser.sh` (make test does)"
     return found
 
 
 def open_in_browser(html: Path, screenshot: Path, tmp: Path) -> str:
     """Load ``html`` in headless Chromium: the DOM after load, and a screenshot of the page."""
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--hide-scrollbars", f"--user-data-dir={tmp / 'chromium-profile'}"]
-    dom = subprocess.run([chromium(), *flags, "--dump-dom", html.as_uri()], capture_output=True,
-                         text=True, timeout=120)
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp / 'chromium-profile'}",
+    ]
+    dom = subprocess.run(
+        [chromium(), *flags, "--dump-dom", html.as_uri()], capture_output=True, text=True, timeout=120
+    )
     assert dom.returncode == 0, dom.stderr[-2000:]
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     screenshot.unlink(missing_ok=True)
-    shot = subprocess.run([chromium(), *flags, f"--screenshot={screenshot}", "--window-size=1280,2000",
-                           html.as_uri()], capture_output=True, text=True, timeout=120)
+    shot = subprocess.run(
+        [chromium(), *flags, f"--screenshot={screenshot}", "--window-size=1280,2000", html.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert shot.returncode == 0 and screenshot.exists(), shot.stderr[-2000:]
     return dom.stdout
 
@@ -114,6 +129,7 @@ def check_page(html: Path, executed: Path, heading: str, screenshot: Path, tmp: 
     assert error_output(dom) == []
     # the screenshot shows a rendered page, not a blank one
     import matplotlib.image
+
     pixels = matplotlib.image.imread(screenshot)
     assert pixels.shape[0] == 2000 and pixels.shape[1] == 1280 and pixels.std() > 0.05
 
@@ -139,6 +155,7 @@ def rendered(fresh_batch, cache_env, tmp_path_factory):
             assert html == [out / f"{name}.html" for name in report.NOTEBOOKS]
             done[case] = out
         return done[case]
+
     return get
 
 
@@ -146,8 +163,13 @@ def rendered(fresh_batch, cache_env, tmp_path_factory):
 @pytest.mark.parametrize("case", list(CASES))
 def test_report_opens_in_browser_with_every_figure(case, name, rendered, tmp_path):
     out = rendered(case)
-    check_page(out / f"{name}.html", out / f"{name}.ipynb", HEADINGS[name],
-               SCREENSHOTS / f"{case}-{name}.png", tmp_path)
+    check_page(
+        out / f"{name}.html",
+        out / f"{name}.ipynb",
+        HEADINGS[name],
+        SCREENSHOTS / f"{case}-{name}.png",
+        tmp_path,
+    )
 
 
 def test_mix_report_covers_both_layouts(rendered, fresh_batch):
@@ -161,10 +183,23 @@ def test_mix_report_covers_both_layouts(rendered, fresh_batch):
 def test_the_page_check_sees_error_output(tmp_path):
     """The browser check is not blind: a page with a warning and a traceback fails it."""
     from nbformat.v4 import new_code_cell, new_notebook, new_output
-    nb = new_notebook(cells=[new_code_cell("x", outputs=[
-        new_output("stream", name="stderr", text="UserWarning: something\n"),
-        new_output("error", ename="ValueError", evalue="bad",
-                   traceback=["Traceback (most recent call last)", "ValueError: bad"])])])
+
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "x",
+                outputs=[
+                    new_output("stream", name="stderr", text="UserWarning: something\n"),
+                    new_output(
+                        "error",
+                        ename="ValueError",
+                        evalue="bad",
+                        traceback=["Traceback (most recent call last)", "ValueError: bad"],
+                    ),
+                ],
+            )
+        ]
+    )
     nbformat.write(nb, tmp_path / "bad.ipynb")
     html = report.to_html(tmp_path / "bad.ipynb")
     dom = open_in_browser(html, tmp_path / "bad.png", tmp_path)
@@ -185,8 +220,18 @@ def test_cli_passes_data_datasets_and_out(fresh_batch, cache_env, tmp_path, caps
     monkeypatch.setattr(report, "execute_notebook", fake_execute)
     p = argparse.ArgumentParser()
     report_cli.add_cli(p.add_subparsers())
-    args = p.parse_args(["report", str(fresh_batch), str(ORIGINAL), "--out", str(tmp_path / "r"),
-                         "--datasets", "SVHN", "cifar100"])
+    args = p.parse_args(
+        [
+            "report",
+            str(fresh_batch),
+            str(ORIGINAL),
+            "--out",
+            str(tmp_path / "r"),
+            "--datasets",
+            "SVHN",
+            "cifar100",
+        ]
+    )
     assert args.func(args) == 0
     printed = capsys.readouterr().out.split()
     assert printed == [str(tmp_path / "r" / f"{n}.html") for n in report.NOTEBOOKS]
@@ -208,20 +253,28 @@ def test_cli_passes_data_datasets_and_out(fresh_batch, cache_env, tmp_path, caps
 
 def test_a_failing_notebook_is_reported_by_name(tmp_path):
     from nbformat.v4 import new_code_cell, new_notebook
-    nb = new_notebook(cells=[
-        new_code_cell("x: int = 1  # a parameter", metadata={"tags": ["parameters"]}),
-        new_code_cell("raise ValueError(f'broken on purpose {x}')")])
+
+    nb = new_notebook(
+        cells=[
+            new_code_cell("x: int = 1  # a parameter", metadata={"tags": ["parameters"]}),
+            new_code_cell("raise ValueError(f'broken on purpose {x}')"),
+        ]
+    )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, tmp_path / "bad.ipynb")
-    with pytest.raises(report.ReportError, match=r"bad.ipynb failed in cell \d+: ValueError: broken on purpose 7"):
+    with pytest.raises(
+        report.ReportError, match=r"bad.ipynb failed in cell \d+: ValueError: broken on purpose 7"
+    ):
         report.execute_notebook(tmp_path / "bad.ipynb", tmp_path / "out" / "bad.ipynb", {"x": 7})
-    assert (tmp_path / "out" / "bad.ipynb").exists()   # kept, with the traceback
+    assert (tmp_path / "out" / "bad.ipynb").exists()  # kept, with the traceback
 
 
 def test_explorer_notebook_runs(fresh_batch, cache_env, tmp_path):
-    out = report.execute_notebook(NOTEBOOKS / f"{report.EXPLORER}.ipynb", tmp_path / "04.ipynb",
-                                  {"data": [str(fresh_batch), str(ORIGINAL)], "datasets": [],
-                                   "out": str(tmp_path)})
+    out = report.execute_notebook(
+        NOTEBOOKS / f"{report.EXPLORER}.ipynb",
+        tmp_path / "04.ipynb",
+        {"data": [str(fresh_batch), str(ORIGINAL)], "datasets": [], "out": str(tmp_path)},
+    )
     nb = nbformat.read(out, as_version=4)
     outputs = [o for c in nb.cells for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error" or o.get("name") == "stderr"]
@@ -231,8 +284,11 @@ def test_explorer_notebook_runs(fresh_batch, cache_env, tmp_path):
     models = next(iter(nb.metadata["widgets"].values()))["state"].values()
     area = [m["state"]["outputs"] for m in models if m["model_name"] == "OutputModel"]
     assert len(area) == 1 and "image/png" in area[0][0]["data"]
-    boxes = {m["state"]["description"]: m["state"]["_options_labels"] for m in models
-             if m["model_name"] == "DropdownModel"}
+    boxes = {
+        m["state"]["description"]: m["state"]["_options_labels"]
+        for m in models
+        if m["model_name"] == "DropdownModel"
+    }
     assert boxes["dataset"] == ["CIFAR100", "FashionMNIST", "SVHN"]
 
 
@@ -240,21 +296,29 @@ def test_explorer_follows_the_choices(fresh_batch, cache_env):
     """In a live kernel: choosing another dataset lists its networks and draws the first."""
     from nbclient import NotebookClient
     from nbformat.v4 import new_code_cell, new_notebook
-    nb = new_notebook(cells=[
-        new_code_cell("import nnlife.plots as P\n"
-                      "from nnlife.analyse.catalog import load_catalog\n"
-                      f"cat = load_catalog([{str(fresh_batch)!r}], warn=False)\n"
-                      "w = P.explorer(cat.table, cat.curves, families=['pow3'])\n"
-                      "(ds, shape), net, out = w.children[0].children, w.children[1], w.children[2]"),
-        new_code_cell("ds.value = 'SVHN'\n"
-                      "svhn = set(cat.table.loc[cat.table['dataset'] == 'SVHN', 'id'])\n"
-                      "print(net.value in svhn, {v for _, v in net.options} == svhn,\n"
-                      "      [sorted(o['data']) for o in out.outputs if 'data' in o][0])"),
-    ])
+
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "import nnlife.plots as P\n"
+                "from nnlife.analyse.catalog import load_catalog\n"
+                f"cat = load_catalog([{str(fresh_batch)!r}], warn=False)\n"
+                "w = P.explorer(cat.table, cat.curves, families=['pow3'])\n"
+                "(ds, shape), net, out = w.children[0].children, w.children[1], w.children[2]"
+            ),
+            new_code_cell(
+                "ds.value = 'SVHN'\n"
+                "svhn = set(cat.table.loc[cat.table['dataset'] == 'SVHN', 'id'])\n"
+                "print(net.value in svhn, {v for _, v in net.options} == svhn,\n"
+                "      [sorted(o['data']) for o in out.outputs if 'data' in o][0])"
+            ),
+        ]
+    )
     sockets = tempfile.mkdtemp(prefix="nnlife-test-kernel-")
     try:
-        NotebookClient(nb, kernel_name="python3", timeout=120,
-                       kernel_manager_class=report._ipc_kernel_manager(sockets)).execute()
+        NotebookClient(
+            nb, kernel_name="python3", timeout=120, kernel_manager_class=report._ipc_kernel_manager(sockets)
+        ).execute()
     finally:
         shutil.rmtree(sockets, ignore_errors=True)
     printed = nb.cells[1].outputs[0]["text"]
@@ -279,13 +343,15 @@ def test_notebooks_are_stored_clean_with_a_parameters_cell(path):
 
 
 def test_analysis_side_never_imports_torch(fresh_batch, cache_env):
-    code = ("import sys\n"
-            "import nnlife.plots, nnlife.report\n"
-            "from nnlife.analyse.catalog import load_catalog\n"
-            f"cat = load_catalog([{str(fresh_batch)!r}, {str(ORIGINAL)!r}], warn=False)\n"
-            "import nnlife.structure as s; s.correlations(cat.table)\n"
-            "bad = [m for m in sys.modules if m == 'torch' or m.startswith(('torch.', 'nnlife.generate'))]\n"
-            "print(len(cat)); assert not bad, bad\n")
+    code = (
+        "import sys\n"
+        "import nnlife.plots, nnlife.report\n"
+        "from nnlife.analyse.catalog import load_catalog\n"
+        f"cat = load_catalog([{str(fresh_batch)!r}, {str(ORIGINAL)!r}], warn=False)\n"
+        "import nnlife.structure as s; s.correlations(cat.table)\n"
+        "bad = [m for m in sys.modules if m == 'torch' or m.startswith(('torch.', 'nnlife.generate'))]\n"
+        "print(len(cat)); assert not bad, bad\n"
+    )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-3000:]
     assert int(res.stdout.strip()) == len(list(fresh_batch.glob("*.txt"))) + 3
@@ -312,6 +378,7 @@ def test_every_figure_is_labelled(fresh_batch, cache_env):
     """Axes labelled (with units where there are any), a title on each figure, and no warning
     (deprecations included: they would show as error output in a report)."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -326,14 +393,14 @@ def test_every_figure_is_labelled(fresh_batch, cache_env):
     few = table["id"].iloc[:4].tolist()
     fits = fit_curves(curves[curves["id"].isin(few)], families=["penguin3", "pow3"])
     corr = correlations(table)
-    summary = summarize_predictions(prediction_benchmark(
-        curves[curves["id"].isin(few)], cutoffs=(2, 4), methods=("last_value", "nnlife")))
+    summary = summarize_predictions(
+        prediction_benchmark(curves[curves["id"].isin(few)], cutoffs=(2, 4), methods=("last_value", "nnlife"))
+    )
     with warnings.catch_warnings():
-        warnings.simplefilter("error")   # a figure that warns fails (deprecations included)
+        warnings.simplefilter("error")  # a figure that warns fails (deprecations included)
         figures = _all_figures(plots, table, curves, fits, corr, few, summary)
     for name, fig in figures.items():
-        axes = [ax for ax in fig.axes
-                if ax.get_visible() and ax.axison and ax.get_label() != "<colorbar>"]
+        axes = [ax for ax in fig.axes if ax.get_visible() and ax.axison and ax.get_label() != "<colorbar>"]
         assert axes, name
         for ax in axes:
             assert ax.get_xlabel() and ax.get_ylabel(), f"{name}: unlabelled axes"

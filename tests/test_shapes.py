@@ -1,4 +1,5 @@
 """Shape classes: each class on a constructed curve, the real samples, and bad curves."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,14 +10,14 @@ from nnlife.errors import ParameterError
 from nnlife.shapes import LABELS, MAJORITY, THRESHOLDS, classify_shape, classify_shapes
 from nnlife.table import curve_frame
 
-T = np.arange(1, 81) / 2.0          # epochs 0.5 .. 40
-RISE = 1.0 - np.exp(-T / 2.0)       # saturates after a few epochs
+T = np.arange(1, 81) / 2.0  # epochs 0.5 .. 40
+RISE = 1.0 - np.exp(-T / 2.0)  # saturates after a few epochs
 
 
 def _curve(val_acc, val_loss=None, train_loss=None):
     vl = 4.0 - 2.0 * RISE if val_loss is None else val_loss
     tl = 4.2 - 2.5 * RISE if train_loss is None else train_loss
-    return curve_frame(T[:len(val_acc)], tl[:len(val_acc)], vl[:len(val_acc)], val_acc)
+    return curve_frame(T[: len(val_acc)], tl[: len(val_acc)], vl[: len(val_acc)], val_acc)
 
 
 def constructed():
@@ -35,8 +36,11 @@ def constructed():
         # val_loss bottoms out at epoch 8 and climbs while train_loss keeps falling
         "overfitting": _curve(sat, val_loss=2.5 + 0.004 * (T - 8.0) ** 2, train_loss=3.0 - 0.06 * T),
         # val_acc loses 10 points after epoch 10, and training loss rises with it (no overfitting)
-        "peaked": _curve(peak, val_loss=2.0 + 0.02 * np.clip(T - 10, 0, None),
-                         train_loss=2.0 + 0.02 * np.clip(T - 10, 0, None)),
+        "peaked": _curve(
+            peak,
+            val_loss=2.0 + 0.02 * np.clip(T - 10, 0, None),
+            train_loss=2.0 + 0.02 * np.clip(T - 10, 0, None),
+        ),
     }
 
 
@@ -98,7 +102,7 @@ def test_real_samples(sample_paths):
     # val_loss bottoms out near epoch 7 and ends 40 % higher while train_loss halves
     assert got["2021_02_15_13_55_26_539263"].label == "overfitting"
     assert got["2021_02_15_13_55_26_539263"].evidence["val_loss_rise"] > 0.3
-    assert got["2021_02_15_13_56_59_917381"].label == "no_learning"   # about 1 %: chance
+    assert got["2021_02_15_13_56_59_917381"].label == "no_learning"  # about 1 %: chance
     assert got["2021_02_15_14_01_32_105932"].label == "saturating"
 
 

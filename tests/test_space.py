@@ -17,8 +17,10 @@ def test_same_seed_same_sample():
 def test_no_global_numpy_draws():
     state = np.random.get_state()
     sample("paper", "SVHN", seed=1)
-    assert all(np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y
-               for x, y in zip(state, np.random.get_state()))
+    assert all(
+        np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y
+        for x, y in zip(state, np.random.get_state())
+    )
 
 
 def _reach(values, lo, hi, frac=0.1):
@@ -59,6 +61,7 @@ def test_thousand_samples_valid_and_cover_the_ranges(space):
 
 def test_paper_space_covers_the_published_samples(sample_paths):
     from nnlife import read_lifespan
+
     for p in sample_paths:
         life = read_lifespan(p)
         for c in life.net.conv:

@@ -5,9 +5,14 @@ from nnlife.spec import ConvLayer, NetSpec, Pool, TrainSpec, canonical_dataset
 
 
 def tiny(**kw):
-    args = dict(input_shape=(1, 28, 28),
-                conv=(ConvLayer(8, 3, 1, 1, Pool(2, 2)), ConvLayer(16, 3, 2, 0, dropout=True)),
-                fc=(32, 10), fc_dropout=(True,), conv_dropout_rate=0.25, fc_dropout_rate=0.5)
+    args = dict(
+        input_shape=(1, 28, 28),
+        conv=(ConvLayer(8, 3, 1, 1, Pool(2, 2)), ConvLayer(16, 3, 2, 0, dropout=True)),
+        fc=(32, 10),
+        fc_dropout=(True,),
+        conv_dropout_rate=0.25,
+        fc_dropout_rate=0.5,
+    )
     args.update(kw)
     return NetSpec(**args)
 
@@ -43,14 +48,20 @@ def test_shapes_and_counts():
     assert net.receptive_field() == 8
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(conv=(ConvLayer(8, 30),)), "collapses below 1x1"),
-    (dict(conv=(ConvLayer(8, 3, 1, 0, Pool(2, 2)), ConvLayer(8, 3, 1, 0, Pool(12, 1)))), "pool kernel 12"),
-    (dict(fc=(32, 10), fc_dropout=(True, False)), "one flag per hidden FC layer"),
-    (dict(conv=()), "at least one conv layer"),
-    (dict(conv_dropout_rate=1.0), "conv_dropout_rate"),
-    (dict(input_shape=(1, 28)), "input_shape"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(conv=(ConvLayer(8, 30),)), "collapses below 1x1"),
+        (
+            dict(conv=(ConvLayer(8, 3, 1, 0, Pool(2, 2)), ConvLayer(8, 3, 1, 0, Pool(12, 1)))),
+            "pool kernel 12",
+        ),
+        (dict(fc=(32, 10), fc_dropout=(True, False)), "one flag per hidden FC layer"),
+        (dict(conv=()), "at least one conv layer"),
+        (dict(conv_dropout_rate=1.0), "conv_dropout_rate"),
+        (dict(input_shape=(1, 28)), "input_shape"),
+    ],
+)
 def test_invalid_specs_say_why(kwargs, message):
     with pytest.raises(SpecError, match=message):
         tiny(**kwargs)
@@ -67,17 +78,20 @@ def test_layer_validation():
     assert ConvLayer(8, 3, dropout=True, layer_type=4).type_code == 4
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(dataset="MNIST"), "unknown dataset 'MNIST'"),
-    (dict(batch_size=0), "batch_size"),
-    (dict(learning_rate=0.0), "learning_rate must be > 0"),
-    (dict(momentum=float("nan")), "momentum"),
-    (dict(epochs=0), "epochs must be > 0"),
-    (dict(eval_interval=0.3), "does not split an epoch"),
-    (dict(epochs=1.25), "whole number of eval intervals"),
-    (dict(optimizer="Adam"), "optimizer 'Adam' is not supported"),
-    (dict(val_source="holdout"), "val_source"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(dataset="MNIST"), "unknown dataset 'MNIST'"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(learning_rate=0.0), "learning_rate must be > 0"),
+        (dict(momentum=float("nan")), "momentum"),
+        (dict(epochs=0), "epochs must be > 0"),
+        (dict(eval_interval=0.3), "does not split an epoch"),
+        (dict(epochs=1.25), "whole number of eval intervals"),
+        (dict(optimizer="Adam"), "optimizer 'Adam' is not supported"),
+        (dict(val_source="holdout"), "val_source"),
+    ],
+)
 def test_invalid_train_specs_say_why(kwargs, message):
     args = dict(dataset="CIFAR100", batch_size=32, learning_rate=0.1)
     args.update(kwargs)

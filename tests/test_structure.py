@@ -1,4 +1,5 @@
 """Structure features of a network, and rank correlations of features with fitness."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -6,17 +7,31 @@ from scipy import stats
 
 from nnlife.errors import ParameterError
 from nnlife.spec import ConvLayer, NetSpec, Pool, TrainSpec
-from nnlife.structure import (CORRELATION_COLUMNS, POOLED, STRUCTURE_COLUMNS, bh_adjust,
-                              correlation_matrix, correlations, extremes, label,
-                              structure_features)
+from nnlife.structure import (
+    CORRELATION_COLUMNS,
+    POOLED,
+    STRUCTURE_COLUMNS,
+    bh_adjust,
+    correlation_matrix,
+    correlations,
+    extremes,
+    label,
+    structure_features,
+)
 
 
 def test_features_of_a_small_network():
-    net = NetSpec(input_shape=(1, 28, 28),
-                  conv=(ConvLayer(8, 3, 1, 1, pool=Pool(2, 2)), ConvLayer(16, 3, 1, 0, dropout=True)),
-                  fc=(32, 10), fc_dropout=(True,), conv_dropout_rate=0.25, fc_dropout_rate=0.5)
-    train = TrainSpec(dataset="fashionmnist", batch_size=64, learning_rate=0.05, momentum=0.9,
-                      epochs=10, seed=3)
+    net = NetSpec(
+        input_shape=(1, 28, 28),
+        conv=(ConvLayer(8, 3, 1, 1, pool=Pool(2, 2)), ConvLayer(16, 3, 1, 0, dropout=True)),
+        fc=(32, 10),
+        fc_dropout=(True,),
+        conv_dropout_rate=0.25,
+        fc_dropout_rate=0.5,
+    )
+    train = TrainSpec(
+        dataset="fashionmnist", batch_size=64, learning_rate=0.05, momentum=0.9, epochs=10, seed=3
+    )
     f = structure_features(net, train)
     assert tuple(f) == STRUCTURE_COLUMNS
     assert f["dataset"] == "FashionMNIST" and f["chance_acc"] == 10.0 and f["n_classes"] == 10
@@ -62,10 +77,19 @@ def _table(seed=0, n=60):
     for ds, base, width in (("CIFAR100", 20, 10), ("SVHN", 60, 100), ("FashionMNIST", 85, 1000)):
         depth = rng.integers(1, 6, n)
         acc = base + 2.0 * depth + rng.normal(0, 1.0, n)
-        rows.append(pd.DataFrame({"dataset": ds, "id": [f"{ds}{i}" for i in range(n)],
-                                  "depth": depth, "width": width * rng.uniform(0.5, 1.5, n),
-                                  "noise": rng.normal(size=n), "constant": 1.0,
-                                  "final_val_acc": acc}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "dataset": ds,
+                    "id": [f"{ds}{i}" for i in range(n)],
+                    "depth": depth,
+                    "width": width * rng.uniform(0.5, 1.5, n),
+                    "noise": rng.normal(size=n),
+                    "constant": 1.0,
+                    "final_val_acc": acc,
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 

@@ -57,8 +57,13 @@ def test_nnlife_layout_round_trip_and_pandas_sees_original_columns(sample_paths,
     curve = life.curve.copy()
     curve[C.TRAIN_ACC] = np.linspace(1, 60, 80)
     curve[C.ELAPSED_S] = np.arange(80) * 1.25
-    mine = Lifespan(id="na1-s7", net=life.net, train=life.train.replace(train_size=5000, subset_seed=3),
-                    curve=curve, meta={"nnlife_version": "0.1.0", "device_name": "Intel Xeon 2 cores"})
+    mine = Lifespan(
+        id="na1-s7",
+        net=life.net,
+        train=life.train.replace(train_size=5000, subset_seed=3),
+        curve=curve,
+        meta={"nnlife_version": "0.1.0", "device_name": "Intel Xeon 2 cores"},
+    )
     path = nnlife.write_lifespan(mine, tmp_path / "na1-s7.txt")
     back = nnlife.read_lifespan(path)
     assert back.layout == "nnlife" and back.id == "na1-s7"
@@ -116,13 +121,16 @@ def _broken(sample, how):
     return "".join(lines)
 
 
-@pytest.mark.parametrize("how, message", [
-    ("missing column", "missing column\\(s\\) valLoss"),
-    ("truncated last line", "line 81 has .* fields but the header has 28 \\(truncated last line\\?\\)"),
-    ("non-numeric", "line 6, column valLoss: 'abc' is not a number"),
-    ("empty", "the table is empty"),
-    ("rows missing", "line 41: epoch 20.5 where 20.0 was expected"),
-])
+@pytest.mark.parametrize(
+    "how, message",
+    [
+        ("missing column", "missing column\\(s\\) valLoss"),
+        ("truncated last line", "line 81 has .* fields but the header has 28 \\(truncated last line\\?\\)"),
+        ("non-numeric", "line 6, column valLoss: 'abc' is not a number"),
+        ("empty", "the table is empty"),
+        ("rows missing", "line 41: epoch 20.5 where 20.0 was expected"),
+    ],
+)
 def test_malformed_tables_name_file_and_problem(sample_paths, tmp_path, how, message):
     bad = tmp_path / "bad.txt"
     bad.write_text(_broken(sample_paths[0], how))
@@ -162,8 +170,12 @@ def test_curve_frame_columns():
 def test_new_lifespan_defaults_to_nnlife_layout(tmp_path):
     net = NetSpec((1, 28, 28), (ConvLayer(4, 3),), (10,))
     train = TrainSpec("FashionMNIST", 32, 0.1, epochs=1)
-    life = Lifespan(id=f"{net.id}-s0", net=net, train=train,
-                    curve=curve_frame([0.5, 1.0], [2.0, 1.5], [2.1, 1.9], [10.0, 20.0], [9.0, 15.0], [1.0, 2.0]))
+    life = Lifespan(
+        id=f"{net.id}-s0",
+        net=net,
+        train=train,
+        curve=curve_frame([0.5, 1.0], [2.0, 1.5], [2.1, 1.9], [10.0, 20.0], [9.0, 15.0], [1.0, 2.0]),
+    )
     path = nnlife.write_lifespan(life, tmp_path / f"{life.id}.txt")
     header = path.read_text().splitlines()[0].split(" ")
     assert header[28:30] == ["trainAcc", "elapsed_s"] and "status" in header

@@ -1,4 +1,5 @@
 """train_lifespan on real Fashion-MNIST subsets: records, determinism, divergence, resume, checks."""
+
 import math
 
 import numpy as np
@@ -8,22 +9,36 @@ import torch
 
 import nnlife
 from nnlife import columns as C
-from nnlife.generate.network import build
 from nnlife.errors import ParameterError
+from nnlife.generate.network import build
 from nnlife.spec import ConvLayer, NetSpec, Pool, TrainSpec
 from nnlife.train import interval_bounds, train_lifespan
 
 N_TRAIN, N_VAL = 600, 200
 
 # A tiny network with dropout in a conv and an FC layer, so the dropout stream is exercised.
-NET = NetSpec(input_shape=(1, 28, 28),
-              conv=(ConvLayer(8, 3, stride=2, padding=1, pool=Pool(2, 2), dropout=True),),
-              fc=(32, 10), fc_dropout=(True,), conv_dropout_rate=0.2, fc_dropout_rate=0.3)
+NET = NetSpec(
+    input_shape=(1, 28, 28),
+    conv=(ConvLayer(8, 3, stride=2, padding=1, pool=Pool(2, 2), dropout=True),),
+    fc=(32, 10),
+    fc_dropout=(True,),
+    conv_dropout_rate=0.2,
+    fc_dropout_rate=0.3,
+)
 
 
 def spec(**changes) -> TrainSpec:
-    fields = dict(dataset="FashionMNIST", batch_size=50, learning_rate=0.05, momentum=0.9,
-                  weight_decay=1e-4, epochs=2, seed=11, train_size=N_TRAIN, val_size=N_VAL)
+    fields = dict(
+        dataset="FashionMNIST",
+        batch_size=50,
+        learning_rate=0.05,
+        momentum=0.9,
+        weight_decay=1e-4,
+        epochs=2,
+        seed=11,
+        train_size=N_TRAIN,
+        val_size=N_VAL,
+    )
     fields.update(changes)
     return TrainSpec(**fields)
 
@@ -45,9 +60,17 @@ def test_records_every_half_epoch_with_means_over_the_interval(data):
     assert np.allclose(curve[C.VAL_ACC] * 2, np.round(curve[C.VAL_ACC] * 2))
     assert curve[[C.TRAIN_ACC, C.VAL_ACC]].stack().between(0, 100).all()
     assert curve[C.ELAPSED_S].is_monotonic_increasing and (curve[C.ELAPSED_S] > 0).all()
-    assert curve[C.VAL_ACC].iloc[-1] > 40   # it learns (chance is 10 %)
-    for key in ("net_id", "nnlife_version", "torch_version", "device_name", "host", "created",
-                "dataset_files", "torch_threads"):
+    assert curve[C.VAL_ACC].iloc[-1] > 40  # it learns (chance is 10 %)
+    for key in (
+        "net_id",
+        "nnlife_version",
+        "torch_version",
+        "device_name",
+        "host",
+        "created",
+        "dataset_files",
+        "torch_threads",
+    ):
         assert life.meta[key], key
     assert life.meta["net_id"] == NET.id and life.id == f"{NET.id}-s11"
     assert "t10k-images-idx3-ubyte=8181f5470baa50b63fa0f6fddb340f0a" in life.meta["dataset_files"]
@@ -58,7 +81,7 @@ def test_same_seed_gives_bit_identical_values_and_leaves_global_rng_alone(data):
     a = train_lifespan(NET, spec(epochs=1), data, device="cpu")
     b = train_lifespan(NET, spec(epochs=1), data, device="cpu")
     c = train_lifespan(NET, spec(epochs=1, seed=12), data, device="cpu")
-    assert torch.equal(torch.get_rng_state(), before)   # dropout's fork of the global RNG is undone
+    assert torch.equal(torch.get_rng_state(), before)  # dropout's fork of the global RNG is undone
     values = [C.TRAIN_LOSS, C.TRAIN_ACC, C.VAL_LOSS, C.VAL_ACC]
     assert a.curve[values].equals(b.curve[values])
     assert not a.curve[values].equals(c.curve[values])
@@ -114,13 +137,21 @@ def test_an_interrupted_lifespan_resumes_to_the_same_table(data, tmp_path):
             raise Interrupt
 
     with pytest.raises(Interrupt):
-        train_lifespan(NET, train, data, device="cpu", checkpoint=ckpt, checkpoint_every=0.5,
-                       progress=stop_after_three)
+        train_lifespan(
+            NET, train, data, device="cpu", checkpoint=ckpt, checkpoint_every=0.5, progress=stop_after_three
+        )
     assert ckpt.exists()
     seen = []
-    resumed = train_lifespan(NET, train, data, device="cpu", checkpoint=ckpt, checkpoint_every=0.5,
-                             progress=lambda done, total, row: seen.append(done))
-    assert seen == [4]                      # only the last record was trained again
+    resumed = train_lifespan(
+        NET,
+        train,
+        data,
+        device="cpu",
+        checkpoint=ckpt,
+        checkpoint_every=0.5,
+        progress=lambda done, total, row: seen.append(done),
+    )
+    assert seen == [4]  # only the last record was trained again
     assert resumed.meta["resumed_at_epoch"] == "1.5"
     values = [C.EPOCH, C.TRAIN_LOSS, C.TRAIN_ACC, C.VAL_LOSS, C.VAL_ACC]
     assert resumed.curve[values].equals(whole.curve[values])
@@ -129,8 +160,15 @@ def test_an_interrupted_lifespan_resumes_to_the_same_table(data, tmp_path):
 def test_a_checkpoint_of_another_training_is_ignored(data, tmp_path):
     ckpt = tmp_path / "ckpt.pt"
     with pytest.raises(Interrupt):
-        train_lifespan(NET, spec(epochs=1, seed=3), data, device="cpu", checkpoint=ckpt,
-                       checkpoint_every=0.5, progress=lambda *a: (_ for _ in ()).throw(Interrupt))
+        train_lifespan(
+            NET,
+            spec(epochs=1, seed=3),
+            data,
+            device="cpu",
+            checkpoint=ckpt,
+            checkpoint_every=0.5,
+            progress=lambda *a: (_ for _ in ()).throw(Interrupt),
+        )
     fresh = train_lifespan(NET, spec(epochs=1), data, device="cpu", checkpoint=ckpt, checkpoint_every=0.5)
     plain = train_lifespan(NET, spec(epochs=1), data, device="cpu")
     assert "resumed_at_epoch" not in fresh.meta
@@ -140,7 +178,7 @@ def test_a_checkpoint_of_another_training_is_ignored(data, tmp_path):
 def test_bad_inputs_are_refused_before_training(data):
     with pytest.raises(ParameterError, match="train_size"):
         train_lifespan(NET, spec(train_size=500), data, device="cpu")
-    with pytest.raises(ParameterError, match="batch"):   # 600 images in batches of 400: 2 batches
+    with pytest.raises(ParameterError, match="batch"):  # 600 images in batches of 400: 2 batches
         train_lifespan(NET, spec(batch_size=400, eval_interval=1 / 3, epochs=1), data, device="cpu")
     with pytest.raises(ParameterError, match="checkpoint_every"):
         train_lifespan(NET, spec(), data, device="cpu", checkpoint="x.pt", checkpoint_every=0.3)
@@ -150,5 +188,5 @@ def test_bad_inputs_are_refused_before_training(data):
 
 def test_interval_bounds_split_the_epoch_into_halves():
     assert interval_bounds(600, 50, 0.5) == [0, 6, 12]
-    assert interval_bounds(610, 50, 0.5) == [0, 7, 13]     # 13 batches: 7 then 6
+    assert interval_bounds(610, 50, 0.5) == [0, 7, 13]  # 13 batches: 7 then 6
     assert interval_bounds(600, 50, 0.25) == [0, 3, 6, 9, 12]

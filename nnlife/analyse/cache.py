@@ -10,6 +10,7 @@ labels at once. A folder that is read-only (no write bit, even for root) gets it
 files are written atomically (``nnlife.atomic``), the manifest last, with a token shared by all
 three, so a reader never mixes two writers' files.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,22 +30,33 @@ from ..atomic import atomic_write
 from ..errors import TableError
 from ..table import TABLE_SUFFIX
 
-CACHE_DIRNAME = ".nnlife-catalog"       # beside the tables
-CACHE_ENV = "NNLIFE_CACHE_DIR"          # fallback cache root for read-only folders
-CACHE_FORMAT = 1                        # bump when the cache files change meaning
-PARALLEL_MIN = 800                      # new tables below which parsing stays in this process
-CURVE_COLUMNS = ("id", "dataset") + C.CURVE_COLUMNS   # the catalog's long form
+CACHE_DIRNAME = ".nnlife-catalog"  # beside the tables
+CACHE_ENV = "NNLIFE_CACHE_DIR"  # fallback cache root for read-only folders
+CACHE_FORMAT = 1  # bump when the cache files change meaning
+PARALLEL_MIN = 800  # new tables below which parsing stays in this process
+CURVE_COLUMNS = ("id", "dataset") + C.CURVE_COLUMNS  # the catalog's long form
 # modules (under nnlife/) whose code decides the catalog's columns: a change to any rebuilds the cache
-KEY_MODULES = ("analyse/catalog", "analyse/cache", "analyse/structure", "analyse/lifecycle", "analyse/long",
-               "analyse/shapes", "table", "original", "spec", "columns", "datasets")
+KEY_MODULES = (
+    "analyse/catalog",
+    "analyse/cache",
+    "analyse/structure",
+    "analyse/lifecycle",
+    "analyse/long",
+    "analyse/shapes",
+    "table",
+    "original",
+    "spec",
+    "columns",
+    "datasets",
+)
 
 
 @dataclass(frozen=True)
 class BrokenTable:
     """A table left out of the catalog, and why."""
 
-    path: str      # the table's path
-    message: str   # what is wrong with it and the fix (TableError's message)
+    path: str  # the table's path
+    message: str  # what is wrong with it and the fix (TableError's message)
 
 
 # --- parsing --------------------------------------------------------------------------------------
@@ -82,10 +94,16 @@ def _parse_chunk(folder: str, names: list, expected_epochs):
         a = rec.arrays
         n = len(a["epoch"])
         nan = np.full(n, np.nan)
-        block = np.column_stack([a["epoch"], a["train_loss"],
-                                 nan if a["train_acc"] is None else a["train_acc"],
-                                 a["val_loss"], a["val_acc"],
-                                 nan if a["elapsed_s"] is None else a["elapsed_s"]])
+        block = np.column_stack(
+            [
+                a["epoch"],
+                a["train_loss"],
+                nan if a["train_acc"] is None else a["train_acc"],
+                a["val_loss"],
+                a["val_acc"],
+                nan if a["elapsed_s"] is None else a["elapsed_s"],
+            ]
+        )
         rows.append(row)
         blocks.append(block)
     return rows, blocks, broken
@@ -104,11 +122,15 @@ def _parse_many(folder: str, names: list, expected_epochs, workers):
     if workers < 2 or len(names) < PARALLEL_MIN:
         return _parse_chunk(folder, names, expected_epochs)
     import dask
+
     # contiguous chunks, a few per worker so a slow chunk does not leave a core idle
     n_chunks = workers * 2
     bounds = np.linspace(0, len(names), n_chunks + 1).astype(int)
-    tasks = [dask.delayed(_parse_chunk)(folder, names[a:b], expected_epochs)
-             for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    tasks = [
+        dask.delayed(_parse_chunk)(folder, names[a:b], expected_epochs)
+        for a, b in zip(bounds[:-1], bounds[1:])
+        if b > a
+    ]
     # fork: workers inherit the imported modules (no second start-up of numpy and pandas, which
     # would cost about what the parsing saves); they run only the parser, so locks held by the
     # parent's other threads do not matter. Python 3.12 deprecates fork in threaded processes.
@@ -141,10 +163,12 @@ def _frames(rows, blocks):
         return table, empty_curves()
     lengths = np.array([len(b) for b in blocks])
     values = np.concatenate(blocks) if blocks else np.empty((0, 6))
-    curves = pd.DataFrame({
-        "id": np.repeat(table["id"].to_numpy(dtype=object), lengths),
-        "dataset": np.repeat(table["dataset"].to_numpy(dtype=object), lengths),
-    })
+    curves = pd.DataFrame(
+        {
+            "id": np.repeat(table["id"].to_numpy(dtype=object), lengths),
+            "dataset": np.repeat(table["dataset"].to_numpy(dtype=object), lengths),
+        }
+    )
     for j, name in enumerate(C.CURVE_COLUMNS):
         curves[name] = values[:, j]
     curves["id"] = curves["id"].astype(str)
@@ -174,15 +198,16 @@ def _shape_labels(curves: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     shapes = classify_shapes(curves)
     repeats = ("chance", "best_val_acc", "final_val_acc", "n_rows", "n_nonfinite")
     shapes = shapes.drop(columns=[c for c in repeats if c in shapes.columns])
-    return shapes.rename(columns={c: ("shape" if c == "label" else f"shape_{c}")
-                                  for c in shapes.columns if c != "id"})
+    return shapes.rename(
+        columns={c: ("shape" if c == "label" else f"shape_{c}") for c in shapes.columns if c != "id"}
+    )
 
 
 # --- the cache ------------------------------------------------------------------------------------
 def code_key(expected_epochs) -> str:
     """A key of the code that computes the catalog's columns (and of ``expected_epochs``)."""
     h = hashlib.sha1(f"{CACHE_FORMAT}|{expected_epochs!r}".encode())
-    here = Path(__file__).resolve().parents[1]   # nnlife/
+    here = Path(__file__).resolve().parents[1]  # nnlife/
     for mod in KEY_MODULES:
         p = here / f"{mod}.py"
         h.update(mod.encode())
@@ -240,6 +265,7 @@ class _GroupCache:
 
     def read_table(self, token: str):
         import pyarrow.parquet as pq
+
         t = pq.read_table(self.table_path)
         if (t.schema.metadata or {}).get(b"nnlife_token", b"").decode() != token:
             raise OSError("table.parquet does not belong to manifest.json")
@@ -247,6 +273,7 @@ class _GroupCache:
 
     def read_curves(self, token: str):
         import pyarrow.parquet as pq
+
         t = pq.read_table(self.curves_path)
         if (t.schema.metadata or {}).get(b"nnlife_token", b"").decode() != token:
             raise OSError("curves.parquet does not belong to manifest.json")
@@ -257,14 +284,21 @@ class _GroupCache:
         and a token shared by all three, so a reader never mixes two writers' files."""
         import pyarrow as pa
         import pyarrow.parquet as pq
+
         self.dir.mkdir(parents=True, exist_ok=True)
         token = f"{os.getpid()}-{time.time_ns()}"
         for df, path in ((table, self.table_path), (curves, self.curves_path)):
             t = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
             t = t.replace_schema_metadata({**(t.schema.metadata or {}), b"nnlife_token": token.encode()})
             atomic_write(path, write=lambda f, t=t: pq.write_table(t, f, compression="zstd"))
-        manifest = {"format": CACHE_FORMAT, "key": self.key, "token": token,
-                    "folder": str(self.folder), "tables": tables, "broken": broken}
+        manifest = {
+            "format": CACHE_FORMAT,
+            "key": self.key,
+            "token": token,
+            "folder": str(self.folder),
+            "tables": tables,
+            "broken": broken,
+        }
         atomic_write(self.manifest_path, json.dumps(manifest))
 
 
@@ -287,8 +321,11 @@ def load_group(folder: Path, files: list, expected_epochs, cache: bool, workers,
             manifest = None
     cached_tables = manifest["tables"] if manifest else {}
     cached_broken = manifest["broken"] if manifest else {}
-    new = [n for n in names if cached_tables.get(n) != stats[n]
-           and (cached_broken.get(n) or [None, None])[:2] != stats[n]]
+    new = [
+        n
+        for n in names
+        if cached_tables.get(n) != stats[n] and (cached_broken.get(n) or [None, None])[:2] != stats[n]
+    ]
 
     if not new:  # cache hit: every selected table is in the cache, unchanged
         table = old_table
@@ -334,8 +371,10 @@ def load_group(folder: Path, files: list, expected_epochs, cache: bool, workers,
         try:
             gc.write(table, curves, tables, broken_m)
         except OSError as e:
-            warnings.warn(f"nnlife.catalog: cannot write the cache in {gc.dir} ({e}); "
-                          "continuing without it", stacklevel=3)
+            warnings.warn(
+                f"nnlife.catalog: cannot write the cache in {gc.dir} ({e}); continuing without it",
+                stacklevel=3,
+            )
     if len(table) != len(selected):
         table = table[table["_file"].isin(selected)]
     curves = _filter_ids(curves, set(table["id"]), len(table))
@@ -353,8 +392,13 @@ def _unique_ids(folder: Path, rows, blocks, taken: dict):
     dup_broken, ok_rows, ok_blocks = [], [], []
     for row, block in zip(rows, blocks):
         if row["id"] in taken:
-            dup_broken.append((row["_file"], f"{folder / row['_file']}: id {row['id']} is also the "
-                               f"id of {folder / taken[row['id']]}; left out (remove one of the two)"))
+            dup_broken.append(
+                (
+                    row["_file"],
+                    f"{folder / row['_file']}: id {row['id']} is also the "
+                    f"id of {folder / taken[row['id']]}; left out (remove one of the two)",
+                )
+            )
             continue
         taken[row["id"]] = row["_file"]
         ok_rows.append(row)
@@ -368,5 +412,16 @@ def _filter_ids(curves: pd.DataFrame, ids: set, n_ids: int) -> pd.DataFrame:
     return curves[curves["id"].isin(ids)].reset_index(drop=True)
 
 
-__all__ = ["BrokenTable", "CACHE_DIRNAME", "CACHE_ENV", "CACHE_FORMAT", "CURVE_COLUMNS", "KEY_MODULES",
-           "PARALLEL_MIN", "cache_dir", "code_key", "empty_curves", "load_group"]
+__all__ = [
+    "BrokenTable",
+    "CACHE_DIRNAME",
+    "CACHE_ENV",
+    "CACHE_FORMAT",
+    "CURVE_COLUMNS",
+    "KEY_MODULES",
+    "PARALLEL_MIN",
+    "cache_dir",
+    "code_key",
+    "empty_curves",
+    "load_group",
+]

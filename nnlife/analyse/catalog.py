@@ -33,6 +33,7 @@ cache): tables are parsed with ``nnlife.table.parse_record`` (no DataFrame per t
 tables are new they are parsed by Dask's multiprocessing scheduler over the machine's cores;
 lifecycle features and shape labels are computed for all new curves at once (vectorised).
 """
+
 from __future__ import annotations
 
 import glob
@@ -48,7 +49,16 @@ from .. import columns as C
 from ..datasets import canonical_name
 from ..errors import ParameterError
 from ..table import REPLAY_SUFFIX, TABLE_SUFFIX
-from .cache import CACHE_DIRNAME, CACHE_ENV, CURVE_COLUMNS, BrokenTable, cache_dir, code_key, empty_curves, load_group
+from .cache import (
+    CACHE_DIRNAME,
+    CACHE_ENV,
+    CURVE_COLUMNS,
+    BrokenTable,
+    cache_dir,
+    code_key,
+    empty_curves,
+    load_group,
+)
 
 # front columns of the catalog table, before the structure, lifecycle and shape columns
 FRONT_COLUMNS = ("id", "dataset", "status", "layout", "source", "path")
@@ -63,7 +73,7 @@ class Catalog:
 
     table: pd.DataFrame
     broken: tuple[BrokenTable, ...] = ()
-    _curves: list = field(default_factory=list, repr=False)   # [DataFrame] or [loader]
+    _curves: list = field(default_factory=list, repr=False)  # [DataFrame] or [loader]
 
     @property
     def curves(self) -> pd.DataFrame:
@@ -78,7 +88,7 @@ class Catalog:
         """The broken tables as a DataFrame (path, message)."""
         return pd.DataFrame([(b.path, b.message) for b in self.broken], columns=["path", "message"])
 
-    def select(self, datasets=None, ids=None) -> "Catalog":
+    def select(self, datasets=None, ids=None) -> Catalog:
         """The lifespans of ``datasets`` (names matched case-insensitively; None or empty: all)
         and, if given, of ``ids``, with their curves."""
         keep = np.ones(len(self.table), dtype=bool)
@@ -94,7 +104,7 @@ class Catalog:
         curves = curves[curves["id"].isin(table["id"])].reset_index(drop=True)
         return Catalog(table=table, broken=self.broken, _curves=[curves])
 
-    def sample(self, n: int, seed=0) -> "Catalog":
+    def sample(self, n: int, seed=0) -> Catalog:
         """At most ``n`` lifespans drawn without replacement (all when there are fewer), in
         catalog order. seed: int or numpy Generator."""
         if n >= len(self.table):
@@ -119,15 +129,20 @@ class Catalog:
 def summarize(table: pd.DataFrame) -> pd.DataFrame:
     """Per dataset (and "all"): networks, diverged, shape classes present, median and best
     final validation accuracy (percent)."""
+
     def block(t):
-        acc = (pd.to_numeric(t["final_val_acc"], errors="coerce") if "final_val_acc" in t
-               else pd.Series(dtype=float))
+        acc = (
+            pd.to_numeric(t["final_val_acc"], errors="coerce")
+            if "final_val_acc" in t
+            else pd.Series(dtype=float)
+        )
         row = {"networks": len(t), "diverged": int((t["status"] == C.STATUS_DIVERGED).sum())}
         if "shape" in t.columns:
             row["never learn"] = int((t["shape"] == "no_learning").sum())
         row["median final val acc (%)"] = float(acc.median()) if len(acc) else np.nan
         row["best final val acc (%)"] = float(acc.max()) if len(acc) else np.nan
         return row
+
     rows = {ds: block(t) for ds, t in table.groupby("dataset", sort=True)} if len(table) else {}
     rows["all"] = block(table) if len(table) else {"networks": 0, "diverged": 0}
     out = pd.DataFrame.from_dict(rows, orient="index")
@@ -173,8 +188,10 @@ def find_tables(paths) -> list[tuple[Path, os.stat_result]]:
             before = len(found)
             _walk(text, found)
             if len(found) == before:
-                raise ParameterError(f"{text}: the folder holds no tables (*.txt); pass a batch "
-                                     "folder or the published dataset's table folder")
+                raise ParameterError(
+                    f"{text}: the folder holds no tables (*.txt); pass a batch "
+                    "folder or the published dataset's table folder"
+                )
         elif os.path.isfile(text):
             found.append((text, os.stat(text)))
         elif glob.has_magic(text):
@@ -208,8 +225,13 @@ def find_tables(paths) -> list[tuple[Path, os.stat_result]]:
 
 
 # --- public ---------------------------------------------------------------------------------------
-def load_catalog(paths, cache: bool = True, expected_epochs: float | None = None,
-                 warn: bool = True, workers: int | None = None) -> Catalog:
+def load_catalog(
+    paths,
+    cache: bool = True,
+    expected_epochs: float | None = None,
+    warn: bool = True,
+    workers: int | None = None,
+) -> Catalog:
     """Read every table that ``paths`` names into a ``Catalog`` (table, curves, broken).
 
     paths: a table, a folder of tables (searched recursively), a glob, or a list of these; both
@@ -232,8 +254,9 @@ def load_catalog(paths, cache: bool = True, expected_epochs: float | None = None
     for folder, files in groups.items():
         table, loader, bad = load_group(Path(folder), files, expected_epochs, cache, workers, key)
         if len(table):
-            table = table.assign(source=Path(folder).name,
-                                 path=[os.path.join(folder, f) for f in table["_file"]])
+            table = table.assign(
+                source=Path(folder).name, path=[os.path.join(folder, f) for f in table["_file"]]
+            )
         tables.append(table)
         loaders.append(loader)
         broken += [BrokenTable(os.path.join(folder, n), msg) for n, msg in bad]
@@ -242,8 +265,11 @@ def load_catalog(paths, cache: bool = True, expected_epochs: float | None = None
     if warn and broken:
         shown = "; ".join(b.message for b in broken[:5])
         more = f" (and {len(broken) - 5} more)" if len(broken) > 5 else ""
-        warnings.warn(f"nnlife.catalog: left out {len(broken)} broken table(s): {shown}{more}",
-                      UserWarning, stacklevel=2)
+        warnings.warn(
+            f"nnlife.catalog: left out {len(broken)} broken table(s): {shown}{more}",
+            UserWarning,
+            stacklevel=2,
+        )
     return Catalog(table=table, broken=tuple(broken), _curves=[curve_loader])
 
 
@@ -259,8 +285,13 @@ def _assemble(tables, loaders):
     if dup.any():
         first = dict(zip(table.loc[~dup, "id"], table.loc[~dup, "path"]))
         for _, r in table[dup].iterrows():
-            broken.append(BrokenTable(r["path"], f"{r['path']}: id {r['id']} is also the id of "
-                                      f"{first[r['id']]}; left out (the same table given twice?)"))
+            broken.append(
+                BrokenTable(
+                    r["path"],
+                    f"{r['path']}: id {r['id']} is also the id of "
+                    f"{first[r['id']]}; left out (the same table given twice?)",
+                )
+            )
         dropped_paths = set(table.loc[dup, "path"])
         table = table[~dup].reset_index(drop=True)
     else:
@@ -283,8 +314,13 @@ def _assemble(tables, loaders):
     return table, curves, broken
 
 
-def catalog(paths, cache: bool = True, expected_epochs: float | None = None, warn: bool = True,
-            workers: int | None = None) -> pd.DataFrame:
+def catalog(
+    paths,
+    cache: bool = True,
+    expected_epochs: float | None = None,
+    warn: bool = True,
+    workers: int | None = None,
+) -> pd.DataFrame:
     """One row per lifespan over every table that ``paths`` names (see ``load_catalog``).
 
     The broken tables are in ``result.attrs["broken"]`` as (path, message) pairs. For the curves
@@ -317,5 +353,18 @@ def replays(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["id", "path", "replay_path"])
 
 
-__all__ = ["Catalog", "BrokenTable", "load_catalog", "catalog", "find_tables", "cache_dir", "summarize",
-           "replay_path", "replays", "CACHE_DIRNAME", "CACHE_ENV", "CURVE_COLUMNS", "FRONT_COLUMNS"]
+__all__ = [
+    "Catalog",
+    "BrokenTable",
+    "load_catalog",
+    "catalog",
+    "find_tables",
+    "cache_dir",
+    "summarize",
+    "replay_path",
+    "replays",
+    "CACHE_DIRNAME",
+    "CACHE_ENV",
+    "CURVE_COLUMNS",
+    "FRONT_COLUMNS",
+]

@@ -49,10 +49,11 @@ strategy grids the nonlinear ones over ranges set by the x grid and solves the l
 a linearised problem (in log, exp and power space). ``starts(x, Y, W)`` returns candidates of shape
 ``(S, B, p)``; the fitting code scores them and starts its optimiser from the best few.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -63,10 +64,11 @@ INF = np.inf
 
 # --- helpers --------------------------------------------------------------------------------------
 
+
 def _cols(P):
     """Columns of a (B, p) parameter array as (B, 1) arrays, to broadcast against x (n,)."""
     P = np.asarray(P, dtype=float)
-    return [P[:, j:j + 1] for j in range(P.shape[1])]
+    return [P[:, j : j + 1] for j in range(P.shape[1])]
 
 
 def _stack(*cols, shape):
@@ -127,6 +129,7 @@ def _full(B, *vals):
 
 # --- Domhan et al. 2015 ---------------------------------------------------------------------------
 
+
 def vap3(x, P):
     """Vapor pressure: y = exp(a + b/x + c ln x). Domhan et al. 2015, Table 1."""
     a, b, c = _cols(P)
@@ -167,7 +170,7 @@ def _pow3_starts(x, Y, W):
     B = Y.shape[0]
     designs = []
     for al in (0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0):
-        G = np.column_stack([np.ones_like(x), -(x ** -al)])
+        G = np.column_stack([np.ones_like(x), -(x**-al)])
         designs.append((G, None, lambda k, al=al: np.column_stack([k[:, 0], k[:, 1], np.full(B, al)])))
     return _grid(x, Y, W, designs)
 
@@ -199,7 +202,7 @@ def _loglog_linear2_starts(x, Y, W):
 def hill3(x, P):
     """Hill: y = ymax x^eta / (kappa^eta + x^eta). Domhan et al. 2015, Table 1."""
     ym, eta, ka = _cols(P)
-    z = np.exp(eta * (np.log(ka) - np.log(x)))   # (kappa/x)^eta, stable form
+    z = np.exp(eta * (np.log(ka) - np.log(x)))  # (kappa/x)^eta, stable form
     return ym / (1.0 + z)
 
 
@@ -207,8 +210,7 @@ def _hill3_jac(x, P):
     ym, eta, ka = _cols(P)
     z = np.exp(eta * (np.log(ka) - np.log(x)))
     s = 1.0 / (1.0 + z)
-    return _stack(s, ym * s * s * z * (np.log(x) - np.log(ka)), -ym * s * s * z * eta / ka,
-                  shape=z.shape)
+    return _stack(s, ym * s * s * z * (np.log(x) - np.log(ka)), -ym * s * s * z * eta / ka, shape=z.shape)
 
 
 def _hill3_starts(x, Y, W):
@@ -218,9 +220,13 @@ def _hill3_starts(x, Y, W):
     for eta in (0.5, 1.0, 2.0, 4.0):
         for ka in np.geomspace(max(lo * 0.5, 1e-3), hi * 2.0, 6):
             g = 1.0 / (1.0 + (ka / x) ** eta)
-            designs.append((g[:, None], None,
-                            lambda k, eta=eta, ka=ka: np.column_stack(
-                                [k[:, 0], np.full(B, eta), np.full(B, ka)])))
+            designs.append(
+                (
+                    g[:, None],
+                    None,
+                    lambda k, eta=eta, ka=ka: np.column_stack([k[:, 0], np.full(B, eta), np.full(B, ka)]),
+                )
+            )
     return _grid(x, Y, W, designs)
 
 
@@ -245,8 +251,13 @@ def _logpower3_starts(x, Y, W):
     for c in (-4.0, -2.0, -1.0, -0.5, -0.25, 0.5, 1.0):
         for b in np.log(np.geomspace(max(lo * 0.5, 1e-3), hi * 2.0, 6)):
             g = 1.0 / (1.0 + np.exp(c * (np.log(x) - b)))
-            designs.append((g[:, None], None,
-                            lambda k, b=b, c=c: np.column_stack([k[:, 0], np.full(B, b), np.full(B, c)])))
+            designs.append(
+                (
+                    g[:, None],
+                    None,
+                    lambda k, b=b, c=c: np.column_stack([k[:, 0], np.full(B, b), np.full(B, c)]),
+                )
+            )
     return _grid(x, Y, W, designs)
 
 
@@ -305,20 +316,25 @@ def _mmf4_starts(x, Y, W):
     for de in (0.5, 1.0, 2.0, 4.0):
         for ka in 1.0 / np.geomspace(max(lo * 0.5, 1e-3), hi * 2.0, 6):
             s = 1.0 / (1.0 + (ka * x) ** de)
-            designs.append((np.column_stack([1.0 - s, s]), None,
-                            lambda k, ka=ka, de=de: np.column_stack([k, np.full(B, ka), np.full(B, de)])))
+            designs.append(
+                (
+                    np.column_stack([1.0 - s, s]),
+                    None,
+                    lambda k, ka=ka, de=de: np.column_stack([k, np.full(B, ka), np.full(B, de)]),
+                )
+            )
     return _grid(x, Y, W, designs)
 
 
 def exp4(x, P):
     """Exponential: y = c - exp(-a x^alpha + b). Domhan et al. 2015, Table 1; LCDB's exp4."""
     c, a, b, al = _cols(P)
-    return c - np.exp(-a * x ** al + b)
+    return c - np.exp(-a * x**al + b)
 
 
 def _exp4_jac(x, P):
     c, a, b, al = _cols(P)
-    u = x ** al
+    u = x**al
     e = np.exp(-a * u + b)
     return _stack(np.ones_like(e), e * u, -e, e * a * u * np.log(x), shape=e.shape)
 
@@ -329,24 +345,29 @@ def _exp4_starts(x, Y, W):
     designs = []
     for al in (0.25, 0.5, 1.0, 1.5):
         for r in (0.3, 1.0, 3.0, 10.0, 30.0):
-            a = r / hi ** al
-            g = np.exp(-a * x ** al)
-            designs.append((np.column_stack([np.ones_like(x), -g]), None,
-                            lambda k, a=a, al=al: np.column_stack(
-                                [k[:, 0], np.full(B, a), np.log(np.maximum(k[:, 1], 1e-12)),
-                                 np.full(B, al)])))
+            a = r / hi**al
+            g = np.exp(-a * x**al)
+            designs.append(
+                (
+                    np.column_stack([np.ones_like(x), -g]),
+                    None,
+                    lambda k, a=a, al=al: np.column_stack(
+                        [k[:, 0], np.full(B, a), np.log(np.maximum(k[:, 1], 1e-12)), np.full(B, al)]
+                    ),
+                )
+            )
     return _grid(x, Y, W, designs)
 
 
 def janoschek4(x, P):
     """Janoschek: y = alpha - (alpha - beta) exp(-kappa x^delta). Domhan et al. 2015, Table 1."""
     al, be, ka, de = _cols(P)
-    return al - (al - be) * np.exp(-ka * x ** de)
+    return al - (al - be) * np.exp(-ka * x**de)
 
 
 def _janoschek4_jac(x, P):
     al, be, ka, de = _cols(P)
-    u = x ** de
+    u = x**de
     E = np.exp(-ka * u)
     d = (al - be) * E
     return _stack(1.0 - E, E, d * u, d * ka * u * np.log(x), shape=E.shape)
@@ -358,10 +379,15 @@ def _janoschek4_starts(x, Y, W):
     designs = []
     for de in (0.25, 0.5, 1.0, 1.5, 2.0):
         for r in (0.3, 1.0, 3.0, 10.0, 30.0):
-            ka = r / hi ** de
-            E = np.exp(-ka * x ** de)
-            designs.append((np.column_stack([1.0 - E, E]), None,
-                            lambda k, ka=ka, de=de: np.column_stack([k, np.full(B, ka), np.full(B, de)])))
+            ka = r / hi**de
+            E = np.exp(-ka * x**de)
+            designs.append(
+                (
+                    np.column_stack([1.0 - E, E]),
+                    None,
+                    lambda k, ka=ka, de=de: np.column_stack([k, np.full(B, ka), np.full(B, de)]),
+                )
+            )
     return _grid(x, Y, W, designs)
 
 
@@ -386,9 +412,14 @@ def _weibull4_starts(x, Y, W):
     for de in (0.25, 0.5, 1.0, 1.5, 2.0):
         for r in (0.3, 1.0, 3.0, 10.0, 30.0):
             ka = r ** (1.0 / de) / hi
-            E = np.exp(-(ka * x) ** de)
-            designs.append((np.column_stack([1.0 - E, E]), None,
-                            lambda k, ka=ka, de=de: np.column_stack([k, np.full(B, ka), np.full(B, de)])))
+            E = np.exp(-((ka * x) ** de))
+            designs.append(
+                (
+                    np.column_stack([1.0 - E, E]),
+                    None,
+                    lambda k, ka=ka, de=de: np.column_stack([k, np.full(B, ka), np.full(B, de)]),
+                )
+            )
     return _grid(x, Y, W, designs)
 
 
@@ -411,6 +442,7 @@ def _ilog2_starts(x, Y, W):
 
 # --- LCDB (Mohr & van Rijn 2022) ------------------------------------------------------------------
 
+
 def pow2(x, P):
     """Power law: y = -a x^-b. LCDB (Mohr & van Rijn 2022)."""
     a, b = _cols(P)
@@ -427,8 +459,7 @@ def _pow2_starts(x, Y, W):
     B = Y.shape[0]
     designs = []
     for b in (-2.0, -1.0, -0.5, -0.25, -0.1, 0.1, 0.25, 0.5, 1.0, 2.0):
-        designs.append(((-(x ** -b))[:, None], None,
-                        lambda k, b=b: np.column_stack([k[:, 0], np.full(B, b)])))
+        designs.append(((-(x**-b))[:, None], None, lambda k, b=b: np.column_stack([k[:, 0], np.full(B, b)])))
     return _grid(x, Y, W, designs)
 
 
@@ -467,8 +498,9 @@ def _exp2_starts(x, Y, W):
     designs = []
     for r in (-3.0, -1.0, -0.3, -0.1, 0.1, 0.3, 1.0, 3.0, 10.0):
         b = r / hi
-        designs.append((np.exp(-b * x)[:, None], None,
-                        lambda k, b=b: np.column_stack([k[:, 0], np.full(B, b)])))
+        designs.append(
+            (np.exp(-b * x)[:, None], None, lambda k, b=b: np.column_stack([k[:, 0], np.full(B, b)]))
+        )
     return _grid(x, Y, W, designs)
 
 
@@ -507,8 +539,13 @@ def _exp3_starts(x, Y, W):
     designs = []
     for r in (-1.0, 0.3, 1.0, 3.0, 10.0, 30.0):
         b = r / hi
-        designs.append((np.column_stack([np.exp(-b * x), np.ones_like(x)]), None,
-                        lambda k, b=b: np.column_stack([k[:, 0], np.full(B, b), k[:, 1]])))
+        designs.append(
+            (
+                np.column_stack([np.exp(-b * x), np.ones_like(x)]),
+                None,
+                lambda k, b=b: np.column_stack([k[:, 0], np.full(B, b), k[:, 1]]),
+            )
+        )
     return _grid(x, Y, W, designs)
 
 
@@ -535,8 +572,13 @@ def _expp3_starts(x, Y, W):
             b = lo - s * (hi - lo + 1.0)
             with np.errstate(all="ignore"):
                 h = np.exp((x - b) ** a)
-            designs.append((np.ones((x.size, 1)), -h,
-                            lambda k, a=a, b=b: np.column_stack([np.full(B, a), np.full(B, b), k[:, 0]])))
+            designs.append(
+                (
+                    np.ones((x.size, 1)),
+                    -h,
+                    lambda k, a=a, b=b: np.column_stack([np.full(B, a), np.full(B, b), k[:, 0]]),
+                )
+            )
     return _grid(x, Y, W, designs)
 
 
@@ -559,20 +601,25 @@ def _expd3_starts(x, Y, W):
     for r in (-1.0, 0.3, 1.0, 3.0, 10.0, 30.0):
         b = r / hi
         E = np.exp(-b * x)
-        designs.append((np.column_stack([E, 1.0 - E]), None,
-                        lambda k, b=b: np.column_stack([k[:, 0], np.full(B, b), k[:, 1]])))
+        designs.append(
+            (
+                np.column_stack([E, 1.0 - E]),
+                None,
+                lambda k, b=b: np.column_stack([k[:, 0], np.full(B, b), k[:, 1]]),
+            )
+        )
     return _grid(x, Y, W, designs)
 
 
 def wbl4(x, P):
     """Weibull (LCDB form): y = c - b exp(-a x^d). LCDB (Mohr & van Rijn 2022)."""
     a, b, c, d = _cols(P)
-    return c - b * np.exp(-a * x ** d)
+    return c - b * np.exp(-a * x**d)
 
 
 def _wbl4_jac(x, P):
     a, b, c, d = _cols(P)
-    u = x ** d
+    u = x**d
     E = np.exp(-a * u)
     return _stack(b * E * u, -E, np.ones_like(E), b * E * a * u * np.log(x), shape=E.shape)
 
@@ -583,19 +630,23 @@ def _wbl4_starts(x, Y, W):
     designs = []
     for d in (0.25, 0.5, 1.0, 1.5, 2.0):
         for r in (0.3, 1.0, 3.0, 10.0, 30.0):
-            a = r / hi ** d
-            E = np.exp(-a * x ** d)
-            designs.append((np.column_stack([-E, np.ones_like(x)]), None,
-                            lambda k, a=a, d=d: np.column_stack(
-                                [np.full(B, a), k[:, 0], k[:, 1], np.full(B, d)])))
+            a = r / hi**d
+            E = np.exp(-a * x**d)
+            designs.append(
+                (
+                    np.column_stack([-E, np.ones_like(x)]),
+                    None,
+                    lambda k, a=a, d=d: np.column_stack([np.full(B, a), k[:, 0], k[:, 1], np.full(B, d)]),
+                )
+            )
     return _grid(x, Y, W, designs)
 
 
 # --- PENGUIN --------------------------------------------------------------------------------------
 
-PENGUIN_P0 = (10.0, 1.001, 100.0)          # PENGUIN's curve_fit starting values (a, b, c)
-PENGUIN_LOWER = (0.5, 1.0, 0.0)            # PENGUIN's curve_fit lower bounds
-PENGUIN_UPPER = (200.0, INF, INF)          # PENGUIN's curve_fit upper bounds
+PENGUIN_P0 = (10.0, 1.001, 100.0)  # PENGUIN's curve_fit starting values (a, b, c)
+PENGUIN_LOWER = (0.5, 1.0, 0.0)  # PENGUIN's curve_fit lower bounds
+PENGUIN_UPPER = (200.0, INF, INF)  # PENGUIN's curve_fit upper bounds
 
 
 def penguin3(x, P):
@@ -617,9 +668,15 @@ def _penguin3_starts(x, Y, W):
     designs = []
     for s in (0.3, 1.0, 3.0, 10.0, 30.0):
         r = s / hi
-        designs.append((np.column_stack([np.ones_like(x), -np.exp(-r * x)]), None,
-                        lambda k, r=r: np.column_stack(
-                            [k[:, 0], np.full(B, np.exp(r)), np.log(np.maximum(k[:, 1], 1.0)) / r])))
+        designs.append(
+            (
+                np.column_stack([np.ones_like(x), -np.exp(-r * x)]),
+                None,
+                lambda k, r=r: np.column_stack(
+                    [k[:, 0], np.full(B, np.exp(r)), np.log(np.maximum(k[:, 1], 1.0)) / r]
+                ),
+            )
+        )
     cand = _grid(x, Y, W, designs)
     p0 = np.broadcast_to(np.asarray(PENGUIN_P0), (B, 3))[None]
     return np.concatenate([p0, cand])
@@ -627,18 +684,19 @@ def _penguin3_starts(x, Y, W):
 
 # --- the registry ---------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Family:
     """One learning-curve family: y = f(x; params), x > 0 (nnlife: half-epoch steps)."""
 
-    id: str                                  # short id, ends in the parameter count ("pow3")
-    formula: str                             # the formula, in the parameter names below
-    param_names: tuple[str, ...]             # in the order of every parameter vector
-    lower: tuple[float, ...]                 # lower bound of each parameter (-inf: none)
-    upper: tuple[float, ...]                 # upper bound of each parameter (inf: none)
-    source: str                              # where the formula comes from
-    f: Callable = field(repr=False, compare=False)      # (x (n,), P (B,p)) -> (B, n)
-    jac: Callable = field(repr=False, compare=False)    # (x (n,), P (B,p)) -> (B, n, p)
+    id: str  # short id, ends in the parameter count ("pow3")
+    formula: str  # the formula, in the parameter names below
+    param_names: tuple[str, ...]  # in the order of every parameter vector
+    lower: tuple[float, ...]  # lower bound of each parameter (-inf: none)
+    upper: tuple[float, ...]  # upper bound of each parameter (inf: none)
+    source: str  # where the formula comes from
+    f: Callable = field(repr=False, compare=False)  # (x (n,), P (B,p)) -> (B, n)
+    jac: Callable = field(repr=False, compare=False)  # (x (n,), P (B,p)) -> (B, n, p)
     starts: Callable = field(repr=False, compare=False)  # (x, Y (B,n), W (B,n)) -> (S, B, p)
 
     @property
@@ -649,73 +707,248 @@ class Family:
         """Evaluate one curve: values at ``x`` (any shape) for one parameter vector."""
         x = np.asarray(x, dtype=float)
         if len(params) != self.n_params:
-            raise ParameterError(f"family {self.id!r} takes {self.n_params} parameters "
-                                 f"{self.param_names}, got {len(params)}")
+            raise ParameterError(
+                f"family {self.id!r} takes {self.n_params} parameters {self.param_names}, got {len(params)}"
+            )
         with np.errstate(all="ignore"):
             return self.f(x.ravel(), np.asarray(params, dtype=float)[None, :])[0].reshape(x.shape)
 
 
 def _fam(id, formula, names, lower, upper, source, f, jac, starts):
-    return Family(id, formula, tuple(names), tuple(map(float, lower)), tuple(map(float, upper)),
-                  source, f, jac, starts)
+    return Family(
+        id, formula, tuple(names), tuple(map(float, lower)), tuple(map(float, upper)), source, f, jac, starts
+    )
 
 
 _DOMHAN = "Domhan, Springenberg & Hutter 2015 (IJCAI), Table 1"
 _LCDB = "Mohr & van Rijn 2022, LCDB 1.0 (ECML PKDD); LCDB curve models"
 _N = -INF
 
-FAMILIES: dict[str, Family] = {fam.id: fam for fam in (
-    _fam("vap3", "exp(a + b/x + c ln x)", "abc", (_N,) * 3, (INF,) * 3, _DOMHAN,
-         vap3, _vap3_jac, _vap3_starts),
-    _fam("pow3", "c - a x^-alpha", ("c", "a", "alpha"), (_N, _N, 0), (INF,) * 3, _DOMHAN,
-         pow3, _pow3_jac, _pow3_starts),
-    _fam("loglog_linear2", "ln(a ln x + b)", "ab", (_N,) * 2, (INF,) * 2, _DOMHAN,
-         loglog_linear2, _loglog_linear2_jac, _loglog_linear2_starts),
-    _fam("hill3", "ymax x^eta / (kappa^eta + x^eta)", ("ymax", "eta", "kappa"), (_N, 0, 1e-12),
-         (INF,) * 3, _DOMHAN, hill3, _hill3_jac, _hill3_starts),
-    _fam("logpower3", "a / (1 + (x / e^b)^c)", "abc", (_N,) * 3, (INF,) * 3,
-         _DOMHAN + " (log power); LCDB's logpower3", logpower3, _logpower3_jac, _logpower3_starts),
-    _fam("pow4", "c - (a x + b)^-alpha", ("c", "a", "b", "alpha"), (_N, 0, _N, 0), (INF,) * 4,
-         _DOMHAN, pow4, _pow4_jac, _pow4_starts),
-    _fam("mmf4", "alpha - (alpha - beta) / (1 + (kappa x)^delta)", ("alpha", "beta", "kappa", "delta"),
-         (_N, _N, 1e-12, 0), (INF,) * 4, _DOMHAN, mmf4, _mmf4_jac, _mmf4_starts),
-    _fam("exp4", "c - exp(-a x^alpha + b)", ("c", "a", "b", "alpha"), (_N, 0, _N, 0), (INF,) * 4,
-         _DOMHAN + "; LCDB's exp4", exp4, _exp4_jac, _exp4_starts),
-    _fam("janoschek4", "alpha - (alpha - beta) exp(-kappa x^delta)", ("alpha", "beta", "kappa", "delta"),
-         (_N, _N, 0, 0), (INF,) * 4, _DOMHAN, janoschek4, _janoschek4_jac, _janoschek4_starts),
-    _fam("weibull4", "alpha - (alpha - beta) exp(-(kappa x)^delta)", ("alpha", "beta", "kappa", "delta"),
-         (_N, _N, 1e-12, 0), (INF,) * 4, _DOMHAN, weibull4, _weibull4_jac, _weibull4_starts),
-    _fam("ilog2", "c - a / ln(x + 1)", ("c", "a"), (_N,) * 2, (INF,) * 2,
-         _DOMHAN + " (c - a/ln x, x shifted by one); LCDB's ilog2", ilog2, _ilog2_jac, _ilog2_starts),
-    _fam("pow2", "-a x^-b", "ab", (_N,) * 2, (INF,) * 2, _LCDB, pow2, _pow2_jac, _pow2_starts),
-    _fam("log2", "-a ln x + b", "ab", (_N,) * 2, (INF,) * 2, _LCDB, log2, _log2_jac, _log2_starts),
-    _fam("exp2", "a exp(-b x)", "ab", (_N,) * 2, (INF,) * 2, _LCDB, exp2, _exp2_jac, _exp2_starts),
-    _fam("lin2", "a x + b", "ab", (_N,) * 2, (INF,) * 2, _LCDB, lin2, _lin2_jac, _lin2_starts),
-    _fam("exp3", "a exp(-b x) + c", "abc", (_N,) * 3, (INF,) * 3, _LCDB, exp3, _exp3_jac, _exp3_starts),
-    _fam("expp3", "c - exp((x - b)^a)", "abc", (_N,) * 3, (INF,) * 3, _LCDB,
-         expp3, _expp3_jac, _expp3_starts),
-    _fam("expd3", "c - (c - a) exp(-b x)", "abc", (_N,) * 3, (INF,) * 3, _LCDB,
-         expd3, _expd3_jac, _expd3_starts),
-    _fam("wbl4", "c - b exp(-a x^d)", "abcd", (0, _N, _N, 0), (INF,) * 4, _LCDB,
-         wbl4, _wbl4_jac, _wbl4_starts),
-    _fam("penguin3", "a - b^(c - x)", "abc", PENGUIN_LOWER, PENGUIN_UPPER,
-         "Rorabaugh et al., PENGUIN (CurveFit.py: expAccFn, fitAcc)", penguin3, _penguin3_jac,
-         _penguin3_starts),
-)}
+FAMILIES: dict[str, Family] = {
+    fam.id: fam
+    for fam in (
+        _fam(
+            "vap3",
+            "exp(a + b/x + c ln x)",
+            "abc",
+            (_N,) * 3,
+            (INF,) * 3,
+            _DOMHAN,
+            vap3,
+            _vap3_jac,
+            _vap3_starts,
+        ),
+        _fam(
+            "pow3",
+            "c - a x^-alpha",
+            ("c", "a", "alpha"),
+            (_N, _N, 0),
+            (INF,) * 3,
+            _DOMHAN,
+            pow3,
+            _pow3_jac,
+            _pow3_starts,
+        ),
+        _fam(
+            "loglog_linear2",
+            "ln(a ln x + b)",
+            "ab",
+            (_N,) * 2,
+            (INF,) * 2,
+            _DOMHAN,
+            loglog_linear2,
+            _loglog_linear2_jac,
+            _loglog_linear2_starts,
+        ),
+        _fam(
+            "hill3",
+            "ymax x^eta / (kappa^eta + x^eta)",
+            ("ymax", "eta", "kappa"),
+            (_N, 0, 1e-12),
+            (INF,) * 3,
+            _DOMHAN,
+            hill3,
+            _hill3_jac,
+            _hill3_starts,
+        ),
+        _fam(
+            "logpower3",
+            "a / (1 + (x / e^b)^c)",
+            "abc",
+            (_N,) * 3,
+            (INF,) * 3,
+            _DOMHAN + " (log power); LCDB's logpower3",
+            logpower3,
+            _logpower3_jac,
+            _logpower3_starts,
+        ),
+        _fam(
+            "pow4",
+            "c - (a x + b)^-alpha",
+            ("c", "a", "b", "alpha"),
+            (_N, 0, _N, 0),
+            (INF,) * 4,
+            _DOMHAN,
+            pow4,
+            _pow4_jac,
+            _pow4_starts,
+        ),
+        _fam(
+            "mmf4",
+            "alpha - (alpha - beta) / (1 + (kappa x)^delta)",
+            ("alpha", "beta", "kappa", "delta"),
+            (_N, _N, 1e-12, 0),
+            (INF,) * 4,
+            _DOMHAN,
+            mmf4,
+            _mmf4_jac,
+            _mmf4_starts,
+        ),
+        _fam(
+            "exp4",
+            "c - exp(-a x^alpha + b)",
+            ("c", "a", "b", "alpha"),
+            (_N, 0, _N, 0),
+            (INF,) * 4,
+            _DOMHAN + "; LCDB's exp4",
+            exp4,
+            _exp4_jac,
+            _exp4_starts,
+        ),
+        _fam(
+            "janoschek4",
+            "alpha - (alpha - beta) exp(-kappa x^delta)",
+            ("alpha", "beta", "kappa", "delta"),
+            (_N, _N, 0, 0),
+            (INF,) * 4,
+            _DOMHAN,
+            janoschek4,
+            _janoschek4_jac,
+            _janoschek4_starts,
+        ),
+        _fam(
+            "weibull4",
+            "alpha - (alpha - beta) exp(-(kappa x)^delta)",
+            ("alpha", "beta", "kappa", "delta"),
+            (_N, _N, 1e-12, 0),
+            (INF,) * 4,
+            _DOMHAN,
+            weibull4,
+            _weibull4_jac,
+            _weibull4_starts,
+        ),
+        _fam(
+            "ilog2",
+            "c - a / ln(x + 1)",
+            ("c", "a"),
+            (_N,) * 2,
+            (INF,) * 2,
+            _DOMHAN + " (c - a/ln x, x shifted by one); LCDB's ilog2",
+            ilog2,
+            _ilog2_jac,
+            _ilog2_starts,
+        ),
+        _fam("pow2", "-a x^-b", "ab", (_N,) * 2, (INF,) * 2, _LCDB, pow2, _pow2_jac, _pow2_starts),
+        _fam("log2", "-a ln x + b", "ab", (_N,) * 2, (INF,) * 2, _LCDB, log2, _log2_jac, _log2_starts),
+        _fam("exp2", "a exp(-b x)", "ab", (_N,) * 2, (INF,) * 2, _LCDB, exp2, _exp2_jac, _exp2_starts),
+        _fam("lin2", "a x + b", "ab", (_N,) * 2, (INF,) * 2, _LCDB, lin2, _lin2_jac, _lin2_starts),
+        _fam("exp3", "a exp(-b x) + c", "abc", (_N,) * 3, (INF,) * 3, _LCDB, exp3, _exp3_jac, _exp3_starts),
+        _fam(
+            "expp3",
+            "c - exp((x - b)^a)",
+            "abc",
+            (_N,) * 3,
+            (INF,) * 3,
+            _LCDB,
+            expp3,
+            _expp3_jac,
+            _expp3_starts,
+        ),
+        _fam(
+            "expd3",
+            "c - (c - a) exp(-b x)",
+            "abc",
+            (_N,) * 3,
+            (INF,) * 3,
+            _LCDB,
+            expd3,
+            _expd3_jac,
+            _expd3_starts,
+        ),
+        _fam(
+            "wbl4",
+            "c - b exp(-a x^d)",
+            "abcd",
+            (0, _N, _N, 0),
+            (INF,) * 4,
+            _LCDB,
+            wbl4,
+            _wbl4_jac,
+            _wbl4_starts,
+        ),
+        _fam(
+            "penguin3",
+            "a - b^(c - x)",
+            "abc",
+            PENGUIN_LOWER,
+            PENGUIN_UPPER,
+            "Rorabaugh et al., PENGUIN (CurveFit.py: expAccFn, fitAcc)",
+            penguin3,
+            _penguin3_jac,
+            _penguin3_starts,
+        ),
+    )
+}
 
 # The 11 families of Domhan et al. 2015, in their Table 1 order.
-DOMHAN = ("vap3", "pow3", "loglog_linear2", "hill3", "logpower3", "pow4", "mmf4", "exp4",
-          "janoschek4", "weibull4", "ilog2")
+DOMHAN = (
+    "vap3",
+    "pow3",
+    "loglog_linear2",
+    "hill3",
+    "logpower3",
+    "pow4",
+    "mmf4",
+    "exp4",
+    "janoschek4",
+    "weibull4",
+    "ilog2",
+)
 # The families LCDB fits (its pow3, pow4 and mmf4 in Domhan's parametrisation).
-LCDB = ("pow2", "log2", "exp2", "lin2", "ilog2", "pow3", "exp3", "vap3", "expp3", "expd3",
-        "logpower3", "mmf4", "wbl4", "exp4", "pow4")
+LCDB = (
+    "pow2",
+    "log2",
+    "exp2",
+    "lin2",
+    "ilog2",
+    "pow3",
+    "exp3",
+    "vap3",
+    "expp3",
+    "expd3",
+    "logpower3",
+    "mmf4",
+    "wbl4",
+    "exp4",
+    "pow4",
+)
 PENGUIN = "penguin3"
 
 # Other names people use for the same families (Domhan's and LCDB's spellings).
 ALIASES = {
-    "vapor_pressure": "vap3", "vap": "vap3", "loglog_linear": "loglog_linear2", "hill_3": "hill3",
-    "log_power": "logpower3", "mmf": "mmf4", "janoschek": "janoschek4", "weibull": "weibull4",
-    "ilog_2": "ilog2", "pow_3": "pow3", "pow_4": "pow4", "exp_4": "exp4", "penguin": "penguin3",
+    "vapor_pressure": "vap3",
+    "vap": "vap3",
+    "loglog_linear": "loglog_linear2",
+    "hill_3": "hill3",
+    "log_power": "logpower3",
+    "mmf": "mmf4",
+    "janoschek": "janoschek4",
+    "weibull": "weibull4",
+    "ilog_2": "ilog2",
+    "pow_3": "pow3",
+    "pow_4": "pow4",
+    "exp_4": "exp4",
+    "penguin": "penguin3",
 }
 
 

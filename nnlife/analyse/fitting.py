@@ -27,6 +27,7 @@ unknown variance, the constant dropped; Burnham & Anderson 2002):
     BIC  = n ln(SSE / n) + k ln n
 SSE is floored at 1e-300 so that an exact fit gives a finite (very low) value.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -42,26 +43,29 @@ from .families import Family, get_family, resolve_families
 from .lm import levenberg_marquardt
 from .long import pivot_curves
 
-X_PER_EPOCH = 2.0     # x = 2 * epoch: half-epoch steps, PENGUIN's x axis
-MAX_PARAMS = 4        # most parameters of any registered family: columns p0..p3 of fit tables
-FIT_COLUMNS = ("id", "family", "n_params", "n_points") + tuple(f"p{j}" for j in range(MAX_PARAMS)) + (
-    "sse", "aicc", "bic", "success", "reason", "method")
+X_PER_EPOCH = 2.0  # x = 2 * epoch: half-epoch steps, PENGUIN's x axis
+MAX_PARAMS = 4  # most parameters of any registered family: columns p0..p3 of fit tables
+FIT_COLUMNS = (
+    ("id", "family", "n_params", "n_points")
+    + tuple(f"p{j}" for j in range(MAX_PARAMS))
+    + ("sse", "aicc", "bic", "success", "reason", "method")
+)
 
 
 @dataclass(frozen=True)
 class FitResult:
     """One family fitted to one curve."""
 
-    family: str                  # family id
-    params: tuple                # fitted parameters, in the family's order (nan when none)
-    sse: float                   # sum of squared residuals, (units of y)^2; inf when failed
-    aicc: float                  # corrected Akaike information criterion (lower is better)
-    bic: float                   # Bayesian information criterion (lower is better)
-    success: bool                # the optimiser converged to finite parameters and SSE
-    reason: str                  # "" on success, otherwise why not
-    n_points: int                # finite points used
-    n_params: int                # parameters of the family
-    method: str = "scipy"        # "scipy" (least_squares) or "batched" (numpy LM)
+    family: str  # family id
+    params: tuple  # fitted parameters, in the family's order (nan when none)
+    sse: float  # sum of squared residuals, (units of y)^2; inf when failed
+    aicc: float  # corrected Akaike information criterion (lower is better)
+    bic: float  # Bayesian information criterion (lower is better)
+    success: bool  # the optimiser converged to finite parameters and SSE
+    reason: str  # "" on success, otherwise why not
+    n_points: int  # finite points used
+    n_params: int  # parameters of the family
+    method: str = "scipy"  # "scipy" (least_squares) or "batched" (numpy LM)
 
 
 def information_criteria(sse, n, k):
@@ -80,8 +84,9 @@ def information_criteria(sse, n, k):
 
 
 def _failed(fam: Family, n: int, reason: str, method: str = "scipy") -> FitResult:
-    return FitResult(fam.id, (np.nan,) * fam.n_params, np.inf, np.inf, np.inf, False, reason, n,
-                     fam.n_params, method)
+    return FitResult(
+        fam.id, (np.nan,) * fam.n_params, np.inf, np.inf, np.inf, False, reason, n, fam.n_params, method
+    )
 
 
 def _bounds(fam: Family):
@@ -92,18 +97,19 @@ def _candidates(fam: Family, x, Y, W, n_starts: int):
     """The best ``n_starts`` starting values per curve: (n_starts, B, p) and their SSE."""
     lo, hi = _bounds(fam)
     with np.errstate(all="ignore"):
-        C = np.clip(fam.starts(x, Y, W), lo, hi)                   # (S, B, p)
+        C = np.clip(fam.starts(x, Y, W), lo, hi)  # (S, B, p)
         S, B, p = C.shape
         F = fam.f(x, C.reshape(S * B, p)).reshape(S, B, -1)
         R = np.where(W[None] > 0, F - Y[None], 0.0)
         sse = np.sum(R * R, axis=2)
     sse = np.where(np.isfinite(sse) & np.all(np.isfinite(C), axis=2), sse, np.inf)
-    order = np.argsort(sse, axis=0, kind="stable")[:n_starts]     # (k, B)
+    order = np.argsort(sse, axis=0, kind="stable")[:n_starts]  # (k, B)
     best = np.take_along_axis(C, order[..., None], axis=0)
     return best, np.take_along_axis(sse, order, axis=0)
 
 
 # --- the scipy reference --------------------------------------------------------------------------
+
 
 def fit_curve(x, y, family, n_starts: int = 3, max_nfev: int = 2000) -> FitResult:
     """Fit one family to one curve with scipy; never raises on bad data.
@@ -146,8 +152,18 @@ def fit_curve(x, y, family, n_starts: int = 3, max_nfev: int = 2000) -> FitResul
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                r = least_squares(resid, p0, jac=jac, bounds=(lo, hi), method="trf", x_scale="jac",
-                                  ftol=1e-12, xtol=1e-12, gtol=1e-12, max_nfev=max_nfev)
+                r = least_squares(
+                    resid,
+                    p0,
+                    jac=jac,
+                    bounds=(lo, hi),
+                    method="trf",
+                    x_scale="jac",
+                    ftol=1e-12,
+                    xtol=1e-12,
+                    gtol=1e-12,
+                    max_nfev=max_nfev,
+                )
         except (ValueError, np.linalg.LinAlgError, FloatingPointError) as e:
             reason = f"least_squares failed: {e}"
             continue
@@ -162,8 +178,18 @@ def fit_curve(x, y, family, n_starts: int = 3, max_nfev: int = 2000) -> FitResul
     r, sse = best
     aicc, bic = information_criteria(sse, n, k)
     success = bool(r.status > 0)
-    return FitResult(fam.id, tuple(float(v) for v in r.x), sse, float(aicc), float(bic), success,
-                     "" if success else f"no convergence: {r.message}", n, k, "scipy")
+    return FitResult(
+        fam.id,
+        tuple(float(v) for v in r.x),
+        sse,
+        float(aicc),
+        float(bic),
+        success,
+        "" if success else f"no convergence: {r.message}",
+        n,
+        k,
+        "scipy",
+    )
 
 
 # --- the batched path -----------------------------------------------------------------------------
@@ -206,10 +232,11 @@ def fit_arrays(x, Y, W, family, n_starts: int = 2, fallback="nonfinite", max_ite
     rows = np.flatnonzero(fit)
     if rows.size:
         Yf, Wf = Y[rows], W[rows]
-        starts, s0 = _candidates(fam, x, Yf, Wf, n_starts)          # (S, b, p)
+        starts, s0 = _candidates(fam, x, Yf, Wf, n_starts)  # (S, b, p)
         S, b = s0.shape
-        Pl, sl, st = levenberg_marquardt(fam, x, np.tile(Yf, (S, 1)), np.tile(Wf, (S, 1)),
-                         starts.reshape(S * b, k), max_iter=max_iter)
+        Pl, sl, st = levenberg_marquardt(
+            fam, x, np.tile(Yf, (S, 1)), np.tile(Wf, (S, 1)), starts.reshape(S * b, k), max_iter=max_iter
+        )
         sl, st = sl.reshape(S, b), st.reshape(S, b)
         best = np.min(sl, axis=0)
         with np.errstate(all="ignore"):
@@ -221,8 +248,11 @@ def fit_arrays(x, Y, W, family, n_starts: int = 2, fallback="nonfinite", max_ite
         status[rows] = np.where(np.isfinite(sse[rows]), st[pick, cols], 0)
         reason[rows] = np.where(status[rows] == 2, STALLED, "")
         bad = rows[status[rows] == 0]
-        reason[bad] = np.where(np.isfinite(sse[bad]), f"no convergence in {max_iter} LM iterations",
-                               "no finite fit from the starting values")
+        reason[bad] = np.where(
+            np.isfinite(sse[bad]),
+            f"no convergence in {max_iter} LM iterations",
+            "no finite fit from the starting values",
+        )
         redo = bad if fallback == "unconverged" else bad[~np.isfinite(sse[bad])] if fallback else bad[:0]
         for i in redo:
             r = fit_curve(x[W[i] > 0], Y[i][W[i] > 0], fam)
@@ -231,8 +261,16 @@ def fit_arrays(x, Y, W, family, n_starts: int = 2, fallback="nonfinite", max_ite
                 status[i] = 1 if r.success else 0
     aicc, bic = information_criteria(sse, n_pts, k)
     ok = (status > 0) & np.isfinite(sse)
-    return {"params": P, "sse": sse, "aicc": aicc, "bic": bic, "success": ok,
-            "reason": reason, "method": method, "n_points": n_pts}
+    return {
+        "params": P,
+        "sse": sse,
+        "aicc": aicc,
+        "bic": bic,
+        "success": ok,
+        "reason": reason,
+        "method": method,
+        "n_points": n_pts,
+    }
 
 
 def _fit_block(ids, x, Y, W, family_ids, n_starts, fallback):
@@ -244,8 +282,14 @@ def _fit_block(ids, x, Y, W, family_ids, n_starts, fallback):
         d = {"id": ids, "family": fam.id, "n_params": fam.n_params, "n_points": r["n_points"]}
         for j in range(MAX_PARAMS):
             d[f"p{j}"] = r["params"][:, j] if j < fam.n_params else np.full(len(ids), np.nan)
-        d.update(sse=r["sse"], aicc=r["aicc"], bic=r["bic"], success=r["success"],
-                 reason=r["reason"].astype(str), method=r["method"].astype(str))
+        d.update(
+            sse=r["sse"],
+            aicc=r["aicc"],
+            bic=r["bic"],
+            success=r["success"],
+            reason=r["reason"].astype(str),
+            method=r["method"].astype(str),
+        )
         parts.append(pd.DataFrame(d, columns=list(FIT_COLUMNS)))
     return pd.concat(parts, ignore_index=True)
 
@@ -260,9 +304,16 @@ def curve_matrix(curves: pd.DataFrame, metric: str = VAL_ACC):
     return a.ids, X_PER_EPOCH * a.epoch, Y, W
 
 
-def fit_curves(curves: pd.DataFrame, metric: str = VAL_ACC, families=None, path=None,
-               scheduler=None, chunk_size: int = 1000, n_starts: int = 2,
-               fallback="nonfinite") -> pd.DataFrame:
+def fit_curves(
+    curves: pd.DataFrame,
+    metric: str = VAL_ACC,
+    families=None,
+    path=None,
+    scheduler=None,
+    chunk_size: int = 1000,
+    n_starts: int = 2,
+    fallback="nonfinite",
+) -> pd.DataFrame:
     """Fit curve families to every network of a collection; a tidy table, one row per (id, family).
 
     curves: long form (``id``, ``epoch`` and the ``metric`` column); a single curve without ``id``
@@ -290,6 +341,7 @@ def fit_curves(curves: pd.DataFrame, metric: str = VAL_ACC, families=None, path=
         parts = [_fit_block(*a) for a in args]
     else:
         import dask
+
         tasks = [dask.delayed(_fit_block, pure=False)(*a) for a in args]
         parts = list(dask.compute(*tasks, scheduler=scheduler))
     table = pd.concat(parts, ignore_index=True)

@@ -29,14 +29,27 @@ Features (``lifecycle_features``, one row per network; epochs in epochs, accurac
 
 The generalization gap over time, one row per network and epoch, is ``generalization_gap``.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
 from ..columns import EPOCH, TRAIN_ACC, TRAIN_LOSS, VAL_ACC, VAL_LOSS
-from .long import (ID, SINGLE_ID, CurveArrays, as_long, finite_or_nan, last_index, nonfinite_rows, pivot_curves,
-                   quiet_nan_warnings, running_mean, take)
+from .long import (
+    ID,
+    SINGLE_ID,
+    CurveArrays,
+    as_long,
+    finite_or_nan,
+    last_index,
+    nonfinite_rows,
+    pivot_curves,
+    quiet_nan_warnings,
+    running_mean,
+    take,
+)
+
 
 def _nanarg(arr: np.ndarray, fn) -> np.ndarray:
     """Index of the nan-ignoring min/max of each row (-1 for an all-nan row)."""
@@ -53,18 +66,37 @@ def _at(epoch: np.ndarray, idx: np.ndarray) -> np.ndarray:
 # --- features -------------------------------------------------------------------------------------
 
 LIFECYCLE_COLUMNS = (
-    "id", "n_rows", "n_nonfinite", "final_epoch", "final_val_acc", "best_val_acc", "best_epoch",
-    "final_val_loss", "min_val_loss", "min_val_loss_epoch", "final_train_loss",
-    "overfit_onset_epoch", "loss_gap_final", "loss_gap_max", "loss_gap_mean", "acc_gap_final",
-    "epochs_to_90", "epochs_to_95", "epochs_to_99", "auc", "auc_mean",
+    "id",
+    "n_rows",
+    "n_nonfinite",
+    "final_epoch",
+    "final_val_acc",
+    "best_val_acc",
+    "best_epoch",
+    "final_val_loss",
+    "min_val_loss",
+    "min_val_loss_epoch",
+    "final_train_loss",
+    "overfit_onset_epoch",
+    "loss_gap_final",
+    "loss_gap_max",
+    "loss_gap_mean",
+    "acc_gap_final",
+    "epochs_to_90",
+    "epochs_to_95",
+    "epochs_to_99",
+    "auc",
+    "auc_mean",
 )
 
 
 def lifecycle_arrays(a: CurveArrays, smooth: int = 2, onset_rise: float = 0.05) -> pd.DataFrame:
     """Lifecycle features from ``CurveArrays`` (see the module docstring); one row per network."""
     if len(a.ids) == 0 or a.present.shape[1] == 0:
-        return pd.DataFrame({c: a.ids if c == "id" else np.full(len(a.ids), np.nan)
-                             for c in LIFECYCLE_COLUMNS}, columns=list(LIFECYCLE_COLUMNS))
+        return pd.DataFrame(
+            {c: a.ids if c == "id" else np.full(len(a.ids), np.nan) for c in LIFECYCLE_COLUMNS},
+            columns=list(LIFECYCLE_COLUMNS),
+        )
     ep, present = a.epoch, a.present
     va, vl = a[VAL_ACC], a[VAL_LOSS]
     tl, ta = a[TRAIN_LOSS], a[TRAIN_ACC]
@@ -153,7 +185,7 @@ def lifecycle_features(curves: pd.DataFrame, smooth: int = 2, onset_rise: float 
 def lifecycle(curve: pd.DataFrame, **kwargs) -> dict:
     """Lifecycle features of one curve (a ``Lifespan.curve``) as a dict; see ``lifecycle_features``."""
     feats = lifecycle_features(as_long(curve).assign(**{ID: SINGLE_ID}), **kwargs)
-    if feats.empty:   # no rows at all
+    if feats.empty:  # no rows at all
         return {c: (0 if c in ("n_rows", "n_nonfinite") else np.nan) for c in LIFECYCLE_COLUMNS[1:]}
     row = feats.iloc[0].to_dict()
     row.pop("id")

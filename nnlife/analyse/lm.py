@@ -4,6 +4,7 @@ The batched core under ``nnlife.analyse.fitting.fit_curves``: every row (curve) 
 damped Gauss-Newton steps with the family's analytic Jacobian, in one vectorised loop; a row
 stops when it converges or stalls (see ``levenberg_marquardt``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,7 +44,7 @@ def levenberg_marquardt(fam: Family, x, Y, W, P0, max_iter=200, ftol=1e-10, xtol
     eye = np.eye(p)
     window, stall_tol = stall
     history = [sse.copy()]
-    for it in range(max_iter):
+    for _ in range(max_iter):
         idx = np.flatnonzero(~done)
         if idx.size == 0:
             break

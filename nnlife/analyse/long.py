@@ -6,6 +6,7 @@ network and record; a single curve (``Lifespan.curve``) has no ``id``. ``pivot_c
 long form into arrays (networks x epochs, ``CurveArrays``) so that features are computed with
 numpy for all networks at once; the small helpers below work on those arrays.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -18,21 +19,22 @@ import pandas as pd
 from ..columns import EPOCH, TRAIN_LOSS, VAL_ACC, VAL_LOSS
 from ..errors import ParameterError
 
-ID = "id"            # network id column of the long form
+ID = "id"  # network id column of the long form
 DATASET = "dataset"  # optional dataset column of the long form
 SINGLE_ID = "curve"  # id given to a single curve passed without an id column
 
 
 # --- long form -> arrays --------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CurveArrays:
     """Many curves on one shared epoch grid."""
 
-    ids: np.ndarray             # (N,) network ids, in order of first appearance
-    epoch: np.ndarray           # (T,) every epoch that occurs, ascending, in epochs
-    values: dict                # column -> (N, T) float array, nan where a row is absent
-    present: np.ndarray         # (N, T) bool: the network has a row at that epoch
+    ids: np.ndarray  # (N,) network ids, in order of first appearance
+    epoch: np.ndarray  # (T,) every epoch that occurs, ascending, in epochs
+    values: dict  # column -> (N, T) float array, nan where a row is absent
+    present: np.ndarray  # (N, T) bool: the network has a row at that epoch
     dataset: np.ndarray | None  # (N,) dataset of each network, or None without the column
 
     def __getitem__(self, column) -> np.ndarray:
@@ -49,8 +51,9 @@ class CurveArrays:
 def as_long(curves: pd.DataFrame) -> pd.DataFrame:
     """Long form of ``curves``: a single curve (no ``id`` column) gets the id ``"curve"``."""
     if not isinstance(curves, pd.DataFrame):
-        raise ParameterError(f"curves must be a pandas DataFrame with an {EPOCH!r} column, "
-                             f"got {type(curves).__name__}")
+        raise ParameterError(
+            f"curves must be a pandas DataFrame with an {EPOCH!r} column, got {type(curves).__name__}"
+        )
     if ID in curves.columns:
         return curves
     return curves.assign(**{ID: SINGLE_ID})
@@ -65,8 +68,10 @@ def pivot_curves(curves: pd.DataFrame, columns) -> CurveArrays:
     """
     df = as_long(curves)
     if EPOCH not in df.columns:
-        raise ParameterError(f"curves has no {EPOCH!r} column (columns: {list(df.columns)}); "
-                             "pass Lifespan.curve or the catalog's long form")
+        raise ParameterError(
+            f"curves has no {EPOCH!r} column (columns: {list(df.columns)}); "
+            "pass Lifespan.curve or the catalog's long form"
+        )
     columns = tuple(columns)
     if not any(c in df.columns for c in columns):
         raise ParameterError(f"curves has none of the columns {columns}; columns: {list(df.columns)}")
@@ -91,6 +96,7 @@ def pivot_curves(curves: pd.DataFrame, columns) -> CurveArrays:
 
 
 # --- array helpers --------------------------------------------------------------------------------
+
 
 def last_index(present: np.ndarray) -> np.ndarray:
     """(N,) index of the last present column of each row (0 for an empty row)."""
@@ -143,5 +149,17 @@ def quiet_nan_warnings():
         yield
 
 
-__all__ = ["ID", "DATASET", "SINGLE_ID", "CurveArrays", "as_long", "pivot_curves", "last_index", "take",
-           "running_mean", "nonfinite_rows", "finite_or_nan", "quiet_nan_warnings"]
+__all__ = [
+    "ID",
+    "DATASET",
+    "SINGLE_ID",
+    "CurveArrays",
+    "as_long",
+    "pivot_curves",
+    "last_index",
+    "take",
+    "running_mean",
+    "nonfinite_rows",
+    "finite_or_nan",
+    "quiet_nan_warnings",
+]

@@ -12,6 +12,7 @@ family extrapolates plausibly gets the median of its last values.
 network and cut-off and returns a tidy table; ``summarize_predictions`` gives MAE and Spearman's
 rank correlation per method and cut-off.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -28,7 +29,7 @@ from .families import DOMHAN, PENGUIN_LOWER, PENGUIN_P0, PENGUIN_UPPER
 from .fitting import X_PER_EPOCH, fit_curves, predict_from_fits
 from .long import ID, as_long
 
-PENGUIN_RESET_A = 199.99   # a fit whose a reaches this (the bound 200 less 0.01) restarts the count
+PENGUIN_RESET_A = 199.99  # a fit whose a reaches this (the bound 200 less 0.01) restarts the count
 
 
 def _penguin_fn(x, a, b, c):
@@ -40,27 +41,27 @@ def _penguin_fn(x, a, b, c):
 class PenguinStep:
     """One step of PENGUIN: a fit to the first ``n_points`` points."""
 
-    n_points: int          # points used by this fit
-    last_epoch: float      # epoch of the last point used
-    a: float               # fitted a (inf when the fit failed)
-    b: float               # fitted b
-    c: float               # fitted c
-    prediction: float      # fitted value at e_pred, percent (inf when the fit failed)
-    action: str            # "skipped", "reset", "appended", "converged" or "stopped"
+    n_points: int  # points used by this fit
+    last_epoch: float  # epoch of the last point used
+    a: float  # fitted a (inf when the fit failed)
+    b: float  # fitted b
+    c: float  # fitted c
+    prediction: float  # fitted value at e_pred, percent (inf when the fit failed)
+    action: str  # "skipped", "reset", "appended", "converged" or "stopped"
 
 
 @dataclass(frozen=True)
 class PenguinResult:
     """PENGUIN's answer for one curve."""
 
-    converged: bool        # the last n predictions agreed within threshold
-    prediction: float      # predicted val_acc at e_pred (percent); last observed if not converged
-    a: float               # a, b, c of the last fit made
+    converged: bool  # the last n predictions agreed within threshold
+    prediction: float  # predicted val_acc at e_pred (percent); last observed if not converged
+    a: float  # a, b, c of the last fit made
     b: float
     c: float
-    last_epoch: float      # epoch of the last point used (nan for an empty curve)
-    e_pred: float          # epoch predicted for
-    steps: tuple = ()      # PenguinStep per fit, in order
+    last_epoch: float  # epoch of the last point used (nan for an empty curve)
+    e_pred: float  # epoch predicted for
+    steps: tuple = ()  # PenguinStep per fit, in order
 
 
 def _penguin_fit(x, y):
@@ -68,8 +69,7 @@ def _penguin_fit(x, y):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            p, _ = curve_fit(_penguin_fn, x, y, p0=list(PENGUIN_P0),
-                             bounds=[PENGUIN_LOWER, PENGUIN_UPPER])
+            p, _ = curve_fit(_penguin_fn, x, y, p0=list(PENGUIN_P0), bounds=[PENGUIN_LOWER, PENGUIN_UPPER])
         return float(p[0]), float(p[1]), float(p[2])
     except Exception:  # noqa: BLE001 - PENGUIN catches every failure of curve_fit the same way
         return np.inf, np.inf, np.inf
@@ -115,10 +115,11 @@ def penguin_predict(epochs, val_acc, e_pred, n: int = 3, threshold: float = 0.5)
             # numpy scalars, as curve_fit returns them: an overflow gives inf, not an exception
             pred = float(_penguin_fn(np.float64(xp), *np.float64((a, b, c)))) if np.isfinite(a) else np.inf
         used = min(i, m)
-        if i + 1 > m:       # this fit used every point: stop, unjudged
+        if i + 1 > m:  # this fit used every point: stop, unjudged
             steps.append(PenguinStep(used, ep[used - 1], a, b, c, pred, "stopped"))
-            return PenguinResult(False, float(y[-1]), a, b, c, float(ep[used - 1]), float(e_pred),
-                                 tuple(steps))
+            return PenguinResult(
+                False, float(y[-1]), a, b, c, float(ep[used - 1]), float(e_pred), tuple(steps)
+            )
         if not (np.isfinite(a) and np.isfinite(pred)):
             action = "skipped"
         elif a >= PENGUIN_RESET_A:
@@ -131,27 +132,32 @@ def penguin_predict(epochs, val_acc, e_pred, n: int = 3, threshold: float = 0.5)
                 last = recent[-n:]
                 med = float(np.median(last))
                 within = all(med - threshold <= v <= med + threshold for v in last)
-                recent = recent[-(n - 1):] if n > 1 else []
+                recent = recent[-(n - 1) :] if n > 1 else []
                 if within and 0.0 < pred <= 100.0:
                     steps.append(PenguinStep(i, ep[i - 1], a, b, c, pred, "converged"))
-                    return PenguinResult(True, pred, a, b, c, float(ep[i - 1]), float(e_pred),
-                                         tuple(steps))
+                    return PenguinResult(True, pred, a, b, c, float(ep[i - 1]), float(e_pred), tuple(steps))
         steps.append(PenguinStep(i, ep[i - 1], a, b, c, pred, action))
         i += 1
 
 
 # --- nnlife's predictor ---------------------------------------------------------------------------
 
-ENSEMBLE_FAMILIES = DOMHAN   # Domhan et al.'s 11
+ENSEMBLE_FAMILIES = DOMHAN  # Domhan et al.'s 11
 # The Domhan families with a finite asymptote: a more cautious ensemble for short cut-offs
 # (vap3 and loglog_linear2 grow without bound and can overshoot when the curve has not bent yet).
 SATURATING_FAMILIES = ("pow3", "logpower3", "hill3", "mmf4", "exp4", "janoschek4", "weibull4", "pow4")
-ANCHOR_ROWS = 4   # rows (2 epochs) whose median anchors a curve that no family extrapolates
+ANCHOR_ROWS = 4  # rows (2 epochs) whose median anchors a curve that no family extrapolates
 
 
-def ensemble_predict(curves: pd.DataFrame, target_epoch, families=ENSEMBLE_FAMILIES,
-                     metric: str = VAL_ACC, scheduler=None, fits: pd.DataFrame | None = None,
-                     valid_range=(0.0, 100.0)) -> pd.DataFrame:
+def ensemble_predict(
+    curves: pd.DataFrame,
+    target_epoch,
+    families=ENSEMBLE_FAMILIES,
+    metric: str = VAL_ACC,
+    scheduler=None,
+    fits: pd.DataFrame | None = None,
+    valid_range=(0.0, 100.0),
+) -> pd.DataFrame:
     """nnlife's early predictor: an AICc-weighted ensemble of curve families, per network.
 
     For every network of ``curves`` (long form, the partial curves observed so far): fit each
@@ -189,10 +195,19 @@ def ensemble_predict(curves: pd.DataFrame, target_epoch, families=ENSEMBLE_FAMIL
     ens = (num / den).reindex(ids)
     n_models = f.groupby("id").size().reindex(ids).fillna(0).astype(int)
     srt = df.sort_values([ID, EPOCH], kind="stable")
-    anchor = srt.groupby(srt[ID].astype(str))[metric].apply(
-        lambda s: float(np.median(s.to_numpy()[-ANCHOR_ROWS:]))).reindex(ids)
-    out = pd.DataFrame({"id": ids, "predicted": ens.fillna(anchor).to_numpy(),
-                        "n_models": n_models.to_numpy(), "anchor": anchor.to_numpy()})
+    anchor = (
+        srt.groupby(srt[ID].astype(str))[metric]
+        .apply(lambda s: float(np.median(s.to_numpy()[-ANCHOR_ROWS:])))
+        .reindex(ids)
+    )
+    out = pd.DataFrame(
+        {
+            "id": ids,
+            "predicted": ens.fillna(anchor).to_numpy(),
+            "n_models": n_models.to_numpy(),
+            "anchor": anchor.to_numpy(),
+        }
+    )
     return out
 
 
@@ -205,10 +220,17 @@ def _penguin_many(items, n, threshold):
     return [penguin_predict(e, y, t, n=n, threshold=threshold).prediction for e, y, t in items]
 
 
-def prediction_benchmark(curves: pd.DataFrame, cutoffs=(5, 10, 20), target_epoch=None,
-                         methods=METHODS, scheduler=None, penguin_n: int = 3,
-                         penguin_threshold: float = 0.5, chunk_size: int = 50,
-                         skip_nonfinite: bool = True) -> pd.DataFrame:
+def prediction_benchmark(
+    curves: pd.DataFrame,
+    cutoffs=(5, 10, 20),
+    target_epoch=None,
+    methods=METHODS,
+    scheduler=None,
+    penguin_n: int = 3,
+    penguin_threshold: float = 0.5,
+    chunk_size: int = 50,
+    skip_nonfinite: bool = True,
+) -> pd.DataFrame:
     """Predict every network's val_acc at ``target_epoch`` from its first ``cutoff`` epochs.
 
     curves: long form (id, epoch, val_acc). cutoffs: epochs observed. target_epoch: epoch to
@@ -255,22 +277,24 @@ def prediction_benchmark(curves: pd.DataFrame, cutoffs=(5, 10, 20), target_epoch
         if "last_value" in methods:
             rows.append(base.assign(method="last_value", predicted=pg[VAL_ACC].last()[keep].to_numpy()))
         if "penguin" in methods:
-            items = [(grp[EPOCH].to_numpy(), grp[VAL_ACC].to_numpy(), float(tgt[i]))
-                     for i, grp in pg]
+            items = [(grp[EPOCH].to_numpy(), grp[VAL_ACC].to_numpy(), float(tgt[i])) for i, grp in pg]
             order = [i for i, _ in pg]
-            chunks = [items[k:k + chunk_size] for k in range(0, len(items), chunk_size)]
+            chunks = [items[k : k + chunk_size] for k in range(0, len(items), chunk_size)]
             if scheduler is None:
                 preds = [p for c in chunks for p in _penguin_many(c, penguin_n, penguin_threshold)]
             else:
                 import dask
-                tasks = [dask.delayed(_penguin_many, pure=False)(c, penguin_n, penguin_threshold)
-                         for c in chunks]
+
+                tasks = [
+                    dask.delayed(_penguin_many, pure=False)(c, penguin_n, penguin_threshold) for c in chunks
+                ]
                 preds = [p for r in dask.compute(*tasks, scheduler=scheduler) for p in r]
             pp = pd.Series(preds, index=order)
             rows.append(base.assign(method="penguin", predicted=pp[keep].to_numpy()))
         if "nnlife" in methods:
-            e = ensemble_predict(part[[ID, EPOCH, VAL_ACC]], {i: float(tgt[i]) for i in keep},
-                                 scheduler=scheduler).set_index("id")
+            e = ensemble_predict(
+                part[[ID, EPOCH, VAL_ACC]], {i: float(tgt[i]) for i in keep}, scheduler=scheduler
+            ).set_index("id")
             rows.append(base.assign(method="nnlife", predicted=e["predicted"][keep].to_numpy()))
     cols = ["id", "cutoff", "method", "predicted", "truth"]
     if not rows:
@@ -293,13 +317,23 @@ def summarize_predictions(results: pd.DataFrame) -> pd.DataFrame:
         if ok.sum() >= 3:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                rho = float(spearmanr(grp["predicted"].to_numpy(float)[ok],
-                                      grp["truth"].to_numpy(float)[ok]).statistic)
-        out.append({"method": m, "cutoff": c, "n": int(ok.sum()),
-                    "mae": float(np.mean(np.abs(err[ok]))) if ok.any() else np.nan,
-                    "rmse": float(np.sqrt(np.mean(err[ok] ** 2))) if ok.any() else np.nan,
-                    "median_ae": float(np.median(np.abs(err[ok]))) if ok.any() else np.nan,
-                    "bias": float(np.mean(err[ok])) if ok.any() else np.nan, "spearman": rho})
+                rho = float(
+                    spearmanr(
+                        grp["predicted"].to_numpy(float)[ok], grp["truth"].to_numpy(float)[ok]
+                    ).statistic
+                )
+        out.append(
+            {
+                "method": m,
+                "cutoff": c,
+                "n": int(ok.sum()),
+                "mae": float(np.mean(np.abs(err[ok]))) if ok.any() else np.nan,
+                "rmse": float(np.sqrt(np.mean(err[ok] ** 2))) if ok.any() else np.nan,
+                "median_ae": float(np.median(np.abs(err[ok]))) if ok.any() else np.nan,
+                "bias": float(np.mean(err[ok])) if ok.any() else np.nan,
+                "spearman": rho,
+            }
+        )
     cols = ["method", "cutoff", "n", "mae", "rmse", "median_ae", "bias", "spearman"]
     if not out:
         return pd.DataFrame(columns=cols)

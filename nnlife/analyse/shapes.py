@@ -26,6 +26,7 @@ zig-zag of the published training loss). Evidence columns (``classify_shapes``):
 no_skill, best_val_acc, final_val_acc, n_rows, n_nonfinite, n_large_drops, val_loss_min_frac,
 val_loss_rise, train_loss_drop, peak_drop, tail_slope.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,12 +37,33 @@ import pandas as pd
 from ..columns import TRAIN_LOSS, VAL_ACC, VAL_LOSS
 from ..datasets import N_CLASSES, canonical_name
 from ..errors import ParameterError
-from .long import (ID, CurveArrays, as_long, finite_or_nan, last_index, nonfinite_rows, pivot_curves,
-                   quiet_nan_warnings, running_mean, take)
+from .long import (
+    ID,
+    CurveArrays,
+    as_long,
+    finite_or_nan,
+    last_index,
+    nonfinite_rows,
+    pivot_curves,
+    quiet_nan_warnings,
+    running_mean,
+    take,
+)
 
-EVIDENCE = ("chance", "no_skill", "best_val_acc", "final_val_acc", "n_rows", "n_nonfinite",
-            "n_large_drops", "val_loss_min_frac", "val_loss_rise", "train_loss_drop", "peak_drop",
-            "tail_slope")
+EVIDENCE = (
+    "chance",
+    "no_skill",
+    "best_val_acc",
+    "final_val_acc",
+    "n_rows",
+    "n_nonfinite",
+    "n_large_drops",
+    "val_loss_min_frac",
+    "val_loss_rise",
+    "train_loss_drop",
+    "peak_drop",
+    "tail_slope",
+)
 LABELS = ("diverged", "no_learning", "unstable", "overfitting", "peaked", "still_rising", "saturating")
 
 # Chance level (percent) of each dataset: 100 / classes.
@@ -51,18 +73,18 @@ CHANCE = {ds: 100.0 / k for ds, k in N_CLASSES.items()}
 MAJORITY = {"CIFAR100": 1.0, "FashionMNIST": 10.0, "SVHN": 100.0 * 5099 / 26032}
 
 THRESHOLDS = {
-    "no_learning_margin": 3.0,   # points above the no-skill level that still count as no learning
-    "unstable_drop": 5.0,        # points: a half-epoch fall larger than this is a large drop
-    "unstable_min_drops": 3,     # large drops that make a curve unstable
-    "warmup_epochs": 1.0,        # epochs at the start where drops are not counted
-    "overfit_max_frac": 0.75,    # the val_loss minimum must come at or before this run fraction
-    "overfit_loss_rise": 0.05,   # relative rise of val_loss from its minimum to the end
+    "no_learning_margin": 3.0,  # points above the no-skill level that still count as no learning
+    "unstable_drop": 5.0,  # points: a half-epoch fall larger than this is a large drop
+    "unstable_min_drops": 3,  # large drops that make a curve unstable
+    "warmup_epochs": 1.0,  # epochs at the start where drops are not counted
+    "overfit_max_frac": 0.75,  # the val_loss minimum must come at or before this run fraction
+    "overfit_loss_rise": 0.05,  # relative rise of val_loss from its minimum to the end
     "overfit_train_drop": 0.05,  # relative fall of train_loss from the val_loss minimum to the end
-    "peak_drop": 3.0,            # points the end lies below the best (smoothed) val_acc
-    "tail_frac": 0.25,           # fraction of the run that counts as its end
-    "rising_slope": 0.1,         # points per epoch over the tail that count as still rising
-    "smooth": 2,                 # rows in the trailing mean
-    "expected_rows": None,       # rows a complete run has (None: not checked)
+    "peak_drop": 3.0,  # points the end lies below the best (smoothed) val_acc
+    "tail_frac": 0.25,  # fraction of the run that counts as its end
+    "rising_slope": 0.1,  # points per epoch over the tail that count as still rising
+    "smooth": 2,  # rows in the trailing mean
+    "expected_rows": None,  # rows a complete run has (None: not checked)
 }
 
 
@@ -70,8 +92,8 @@ THRESHOLDS = {
 class ShapeResult:
     """The shape class of one curve."""
 
-    label: str        # one of LABELS
-    evidence: dict    # the numbers the label was decided on (see the module docstring)
+    label: str  # one of LABELS
+    evidence: dict  # the numbers the label was decided on (see the module docstring)
 
 
 def chance_for(dataset) -> float:
@@ -89,8 +111,10 @@ def _no_skill(a: CurveArrays, chance) -> tuple[np.ndarray, np.ndarray]:
             c = np.broadcast_to(np.asarray(chance, dtype=float), (N,)).copy()
         return c, c
     if a.dataset is None:
-        raise ParameterError("the no-learning test needs the chance level: pass chance= (percent), "
-                             "dataset=, or curves with a 'dataset' column")
+        raise ParameterError(
+            "the no-learning test needs the chance level: pass chance= (percent), "
+            "dataset=, or curves with a 'dataset' column"
+        )
     names = [canonical_name(d) for d in a.dataset]
     c = np.array([CHANCE[d] for d in names])
     return c, np.maximum(c, np.array([MAJORITY[d] for d in names]))
@@ -165,18 +189,32 @@ def classify_arrays(a: CurveArrays, chance=None, **thresholds) -> pd.DataFrame:
             is_div |= n_rows < int(exp_rows)
         is_nol = ~(best > no_skill + th["no_learning_margin"])
         is_uns = n_drops >= th["unstable_min_drops"]
-        is_ovf = (min_frac <= th["overfit_max_frac"]) & (rise >= th["overfit_loss_rise"]) & (
-            tdrop >= th["overfit_train_drop"])
+        is_ovf = (
+            (min_frac <= th["overfit_max_frac"])
+            & (rise >= th["overfit_loss_rise"])
+            & (tdrop >= th["overfit_train_drop"])
+        )
         is_pk = (drop >= th["peak_drop"]) & (best_frac < 1.0 - th["tail_frac"])
         is_ris = slope >= th["rising_slope"]
-    label = np.select([is_div, is_nol, is_uns, is_ovf, is_pk, is_ris],
-                      list(LABELS[:-1]), default=LABELS[-1])
-    return pd.DataFrame({
-        ID: a.ids, "label": label, "chance": ch, "no_skill": no_skill, "best_val_acc": best,
-        "final_val_acc": final, "n_rows": n_rows, "n_nonfinite": n_bad, "n_large_drops": n_drops,
-        "val_loss_min_frac": min_frac, "val_loss_rise": rise, "train_loss_drop": tdrop,
-        "peak_drop": drop, "tail_slope": slope,
-    })
+    label = np.select([is_div, is_nol, is_uns, is_ovf, is_pk, is_ris], list(LABELS[:-1]), default=LABELS[-1])
+    return pd.DataFrame(
+        {
+            ID: a.ids,
+            "label": label,
+            "chance": ch,
+            "no_skill": no_skill,
+            "best_val_acc": best,
+            "final_val_acc": final,
+            "n_rows": n_rows,
+            "n_nonfinite": n_bad,
+            "n_large_drops": n_drops,
+            "val_loss_min_frac": min_frac,
+            "val_loss_rise": rise,
+            "train_loss_drop": tdrop,
+            "peak_drop": drop,
+            "tail_slope": slope,
+        }
+    )
 
 
 def classify_shapes(curves: pd.DataFrame, chance=None, **thresholds) -> pd.DataFrame:
@@ -205,7 +243,7 @@ def classify_shape(curve: pd.DataFrame, chance=None, dataset=None, **thresholds)
     if chance is None and dataset is not None:
         df = df.assign(dataset=canonical_name(dataset))
     table = classify_shapes(df, chance=chance, **thresholds)
-    if table.empty:   # no rows at all: nothing was recorded, as when training broke at once
+    if table.empty:  # no rows at all: nothing was recorded, as when training broke at once
         return ShapeResult("diverged", {k: (0 if k.startswith("n_") else np.nan) for k in EVIDENCE})
     row = table.iloc[0].to_dict()
     row.pop(ID)

@@ -12,6 +12,7 @@ Two halves, both plain Python / numpy / scipy (the analysis side never imports t
 Rank correlations because the features are heavy-tailed (parameters and FLOPs span six orders
 of magnitude) and their relation to accuracy is monotone at best, not linear.
 """
+
 from __future__ import annotations
 
 import math
@@ -76,11 +77,31 @@ STRUCTURE_COLUMNS = tuple(FEATURE_LABELS)
 # purpose: log10 copies (ranks equal the originals'), seeds, ids, the run's length and cadence
 # (the same for a whole batch), chance level and class count (they are the dataset).
 CORRELATION_FEATURES = (
-    "n_conv", "n_hidden_fc", "n_params", "flops_per_image", "receptive_field", "rf_fraction",
-    "final_size", "final_channels", "flat_features", "total_stride", "total_filters",
-    "max_filters", "mean_kernel", "max_kernel", "hidden_fc_units", "n_pool", "n_conv_dropout",
-    "n_fc_dropout", "conv_dropout_rate", "fc_dropout_rate", "batch_size", "learning_rate",
-    "momentum", "dampening", "weight_decay",
+    "n_conv",
+    "n_hidden_fc",
+    "n_params",
+    "flops_per_image",
+    "receptive_field",
+    "rf_fraction",
+    "final_size",
+    "final_channels",
+    "flat_features",
+    "total_stride",
+    "total_filters",
+    "max_filters",
+    "mean_kernel",
+    "max_kernel",
+    "hidden_fc_units",
+    "n_pool",
+    "n_conv_dropout",
+    "n_fc_dropout",
+    "conv_dropout_rate",
+    "fc_dropout_rate",
+    "batch_size",
+    "learning_rate",
+    "momentum",
+    "dampening",
+    "weight_decay",
 )
 # Fitness columns (from nnlife.lifecycle, stored in the catalog) with their labels.
 TARGET_LABELS = {
@@ -168,9 +189,8 @@ def structure_features(net: NetSpec, train: TrainSpec) -> dict:
 
 
 # --- correlations ---------------------------------------------------------------------------------
-POOLED = "pooled"   # the scope of correlations over all datasets together
-CORRELATION_COLUMNS = ("scope", "method", "feature", "target", "n", "r", "p", "p_bh",
-                       "significant", "note")
+POOLED = "pooled"  # the scope of correlations over all datasets together
+CORRELATION_COLUMNS = ("scope", "method", "feature", "target", "n", "r", "p", "p_bh", "significant", "note")
 METHODS = ("spearman", "kendall", "partial_spearman")
 
 
@@ -204,6 +224,7 @@ def _rank_pair(x: np.ndarray, y: np.ndarray, method: str):
     if np.all(x == x[0]) or np.all(y == y[0]):
         return np.nan, np.nan, "constant"
     from scipy import stats
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if method == "spearman":
@@ -222,6 +243,7 @@ def _partial_spearman(x: np.ndarray, y: np.ndarray, groups: np.ndarray):
     correlation with k covariates: df = n - 2 - k).
     """
     from scipy import stats
+
     n = len(x)
     codes, uniq = pd.factorize(groups)
     k = len(uniq) - 1
@@ -244,9 +266,16 @@ def _partial_spearman(x: np.ndarray, y: np.ndarray, groups: np.ndarray):
     return r, p, ""
 
 
-def correlations(table: pd.DataFrame, features=None, targets=DEFAULT_TARGETS,
-                 methods=("spearman", "kendall"), by: str = "dataset", pooled: bool = True,
-                 partial: bool = True, alpha: float = 0.05) -> pd.DataFrame:
+def correlations(
+    table: pd.DataFrame,
+    features=None,
+    targets=DEFAULT_TARGETS,
+    methods=("spearman", "kendall"),
+    by: str = "dataset",
+    pooled: bool = True,
+    partial: bool = True,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """Rank correlations of structure features with fitness, as one tidy table.
 
     table: the catalog (one row per lifespan; ``nnlife.catalog``), or any DataFrame holding the
@@ -275,8 +304,9 @@ def correlations(table: pd.DataFrame, features=None, targets=DEFAULT_TARGETS,
     features, targets = list(features), list(targets)
     missing = [c for c in features + targets if c not in table.columns]
     if missing:
-        raise ParameterError(f"the table has no column(s) {missing}; pass a catalog "
-                             "(nnlife.catalog) or name existing columns")
+        raise ParameterError(
+            f"the table has no column(s) {missing}; pass a catalog (nnlife.catalog) or name existing columns"
+        )
     if len(table) == 0:
         raise ParameterError("the table has no rows: nothing to correlate")
     groups = table[by].astype(str).to_numpy() if by in table.columns else np.full(len(table), POOLED)
@@ -298,34 +328,42 @@ def correlations(table: pd.DataFrame, features=None, targets=DEFAULT_TARGETS,
                     rows.append((scope, method, feature, target, int(sel.sum()), r, p, note))
             if partial and by in table.columns and n_groups >= 2:
                 x, y, g = xall[finite], yall[finite], groups[finite]
-                r, p, note = (_partial_spearman(x, y, g) if len(x) >= 3
-                              else (np.nan, np.nan, "fewer than 3 networks"))
+                r, p, note = (
+                    _partial_spearman(x, y, g) if len(x) >= 3 else (np.nan, np.nan, "fewer than 3 networks")
+                )
                 rows.append((POOLED, "partial_spearman", feature, target, int(finite.sum()), r, p, note))
     out = pd.DataFrame(rows, columns=["scope", "method", "feature", "target", "n", "r", "p", "note"])
     out["p_bh"] = np.nan
-    for method, idx in out.groupby("method").groups.items():
+    for _method, idx in out.groupby("method").groups.items():
         out.loc[idx, "p_bh"] = bh_adjust(out.loc[idx, "p"].to_numpy())
     out["significant"] = out["p_bh"].to_numpy() <= alpha
     return out[list(CORRELATION_COLUMNS)]
 
 
-def correlation_matrix(corr: pd.DataFrame, method: str = "spearman",
-                       target: str = "final_val_acc") -> pd.DataFrame:
+def correlation_matrix(
+    corr: pd.DataFrame, method: str = "spearman", target: str = "final_val_acc"
+) -> pd.DataFrame:
     """Features x scopes matrix of r for one method and target (for a heatmap); rows keep the
     order of ``corr``; the pooled scope comes last."""
     sub = corr[(corr["method"] == method) & (corr["target"] == target)]
     if sub.empty:
-        raise ParameterError(f"no {method} correlations with {target!r} in this table; methods: "
-                             f"{sorted(corr['method'].unique())}, targets: {sorted(corr['target'].unique())}")
+        raise ParameterError(
+            f"no {method} correlations with {target!r} in this table; methods: "
+            f"{sorted(corr['method'].unique())}, targets: {sorted(corr['target'].unique())}"
+        )
     m = sub.pivot(index="feature", columns="scope", values="r")
     order = list(dict.fromkeys(sub["feature"]))
     scopes = [s for s in m.columns if s != POOLED] + ([POOLED] if POOLED in m.columns else [])
     return m.loc[order, scopes]
 
 
-def extremes(table: pd.DataFrame, target: str = "final_val_acc", n: int = 5, by: str = "dataset",
-             columns=("id", "n_params", "receptive_field", "learning_rate", "batch_size",
-                      "architecture")) -> pd.DataFrame:
+def extremes(
+    table: pd.DataFrame,
+    target: str = "final_val_acc",
+    n: int = 5,
+    by: str = "dataset",
+    columns=("id", "n_params", "receptive_field", "learning_rate", "batch_size", "architecture"),
+) -> pd.DataFrame:
     """The ``n`` best and ``n`` worst networks by ``target`` within each value of ``by``.
 
     Returns one row per network: ``by``, ``rank`` ("best 1", ..., "worst 1", ...), ``target``
@@ -348,9 +386,21 @@ def extremes(table: pd.DataFrame, target: str = "final_val_acc", n: int = 5, by:
     return pd.concat(frames, ignore_index=True)[[by, "rank", target] + keep]
 
 
-__all__ = ["FEATURE_LABELS", "STRUCTURE_COLUMNS", "CORRELATION_FEATURES", "TARGET_LABELS",
-           "DEFAULT_TARGETS", "POOLED", "CORRELATION_COLUMNS", "label", "structure_features",
-           "bh_adjust", "correlations", "correlation_matrix", "extremes"]
+__all__ = [
+    "FEATURE_LABELS",
+    "STRUCTURE_COLUMNS",
+    "CORRELATION_FEATURES",
+    "TARGET_LABELS",
+    "DEFAULT_TARGETS",
+    "POOLED",
+    "CORRELATION_COLUMNS",
+    "label",
+    "structure_features",
+    "bh_adjust",
+    "correlations",
+    "correlation_matrix",
+    "extremes",
+]
 
 
 def spread_ids(table: pd.DataFrame, n: int = 6, column: str = "final_val_acc") -> list:
@@ -364,8 +414,9 @@ def spread_ids(table: pd.DataFrame, n: int = 6, column: str = "final_val_acc") -
     return ranked["id"].iloc[pos].tolist()
 
 
-def strongest_features(corr: pd.DataFrame, target: str = "final_val_acc", n: int = 3,
-                       method: str = "spearman") -> list:
+def strongest_features(
+    corr: pd.DataFrame, target: str = "final_val_acc", n: int = 3, method: str = "spearman"
+) -> list:
     """The ``n`` features with the largest |r| (pooled, or partial when present) with ``target``."""
     sub = corr[(corr["target"] == target) & (corr["scope"] == POOLED)]
     pref = sub[sub["method"] == "partial_spearman"]
@@ -380,5 +431,7 @@ def describe_network(table: pd.DataFrame, network_id: str) -> pd.DataFrame:
     if row.empty:
         raise ParameterError(f"no network with id {network_id!r} in the catalog")
     r = row.iloc[0]
-    return pd.DataFrame({"what": [label(c) for c in row.columns], "value": [r[c] for c in row.columns]},
-                        index=list(row.columns))
+    return pd.DataFrame(
+        {"what": [label(c) for c in row.columns], "value": [r[c] for c in row.columns]},
+        index=list(row.columns),
+    )

@@ -3,6 +3,7 @@
 ``synthetic_curves`` draws realistic curves in long form (``nnlife.analyse.long``); each curve's
 ``kind`` column says which shape it was drawn with, so classifiers and predictors can be scored.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,15 +17,21 @@ __all__ = ["SYNTHETIC_KINDS", "synthetic_curves"]
 
 # Shapes that ``synthetic_curves`` draws, with their default probabilities.
 SYNTHETIC_KINDS = {
-    "no_learning": 0.20, "saturating": 0.30, "still_rising": 0.15, "overfitting": 0.15,
-    "peaked": 0.08, "unstable": 0.08, "diverged": 0.04,
+    "no_learning": 0.20,
+    "saturating": 0.30,
+    "still_rising": 0.15,
+    "overfitting": 0.15,
+    "peaked": 0.08,
+    "unstable": 0.08,
+    "diverged": 0.04,
 }
 # Reachable validation accuracy (percent) of each dataset: (low, high) of the uniform draw.
 _CEILING = {"CIFAR100": (6.0, 50.0), "FashionMNIST": (70.0, 93.0), "SVHN": (25.0, 94.0)}
 
 
-def synthetic_curves(n: int, n_epochs: int = 40, seed=0, datasets=tuple(sorted(NAMES)),
-                     kinds=None) -> pd.DataFrame:
+def synthetic_curves(
+    n: int, n_epochs: int = 40, seed=0, datasets=tuple(sorted(NAMES)), kinds=None
+) -> pd.DataFrame:
     """Draw ``n`` realistic learning curves in long form, each with a known shape.
 
     Every curve has rows at epochs 0.5, 1.0, ..., n_epochs (a ``diverged`` one stops early, its
@@ -60,8 +67,9 @@ def synthetic_curves(n: int, n_epochs: int = 40, seed=0, datasets=tuple(sorted(N
         kind = names[rng.choice(len(names), p=p)]
         frames.append(_one_curve(rng, t, ds, kind, f"syn{i:05d}"))
     if not frames:
-        return pd.DataFrame(columns=["id", "dataset", "kind", EPOCH, TRAIN_LOSS, TRAIN_ACC,
-                                     VAL_LOSS, VAL_ACC, ELAPSED_S])
+        return pd.DataFrame(
+            columns=["id", "dataset", "kind", EPOCH, TRAIN_LOSS, TRAIN_ACC, VAL_LOSS, VAL_ACC, ELAPSED_S]
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -76,10 +84,10 @@ def _one_curve(rng, t, ds, kind, cid):
     if kind == "still_rising":
         tau = np.exp(rng.uniform(np.log(15.0), np.log(80.0)))
         delta = rng.uniform(0.6, 1.0)
-    rise = 1.0 - np.exp(-(t / tau) ** delta)                     # 0 -> 1
+    rise = 1.0 - np.exp(-((t / tau) ** delta))  # 0 -> 1
     gain = (A - chance) * rise
     acc = chance + gain
-    q = rise.copy()                                              # learned fraction, drives losses
+    q = rise.copy()  # learned fraction, drives losses
     sd = rng.uniform(0.15, 0.9)
     tl = lnK * (1 - 0.85 * q) * np.exp(-t / rng.uniform(20, 200))  # train loss keeps falling
     vl = lnK * (1 - 0.75 * q) + 0.02 * lnK
@@ -127,8 +135,16 @@ def _one_curve(rng, t, ds, kind, cid):
         train_loss[rows - 1] = np.nan
         val_acc[rows - 1] = chance
         train_acc[rows - 1] = np.nan
-    return pd.DataFrame({
-        "id": cid, "dataset": ds, "kind": kind, EPOCH: t[:rows], TRAIN_LOSS: train_loss[:rows],
-        TRAIN_ACC: train_acc[:rows], VAL_LOSS: val_loss[:rows], VAL_ACC: val_acc[:rows],
-        ELAPSED_S: np.nan,
-    })
+    return pd.DataFrame(
+        {
+            "id": cid,
+            "dataset": ds,
+            "kind": kind,
+            EPOCH: t[:rows],
+            TRAIN_LOSS: train_loss[:rows],
+            TRAIN_ACC: train_acc[:rows],
+            VAL_LOSS: val_loss[:rows],
+            VAL_ACC: val_acc[:rows],
+            ELAPSED_S: np.nan,
+        }
+    )

@@ -5,6 +5,7 @@ which adds its parser and sets ``func`` (args -> exit code). The modules import 
 a command runs, so ``nnlife --help`` is fast. An ``NnlifeError`` ends a command with one line on
 stderr and exit status 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,11 @@ COMMANDS = ("generate", "report", "reproduce", "data")  # modules of nnlife.cli,
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nnlife", description="Generate and analyse lifespan datasets "
-                                "of random CNNs (learning curves recorded every half epoch).")
+    p = argparse.ArgumentParser(
+        prog="nnlife",
+        description="Generate and analyse lifespan datasets "
+        "of random CNNs (learning curves recorded every half epoch).",
+    )
     p.add_argument("--version", action="version", version=f"nnlife {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:

@@ -1,4 +1,5 @@
 """``python -m nnlife.cli COMMAND ...``: the ``nnlife`` command."""
+
 import sys
 
 from . import main

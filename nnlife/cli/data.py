@@ -4,6 +4,7 @@ Exit status 0 when every named dataset is there (its checksums verified unless `
 2 with nnlife's message (every place looked at, the commands that fix it) when one is not.
 ``python -m nnlife data NAME`` is the same; ``main(argv)`` runs it from Python.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,13 @@ from ..errors import NnlifeError
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("names", nargs="*", default=["FashionMNIST"], metavar="NAME",
-                   help=f"dataset name(s): {', '.join(NAMES)}, any spelling (default FashionMNIST)")
+    p.add_argument(
+        "names",
+        nargs="*",
+        default=["FashionMNIST"],
+        metavar="NAME",
+        help=f"dataset name(s): {', '.join(NAMES)}, any spelling (default FashionMNIST)",
+    )
     p.add_argument("--download", action="store_true", help="fetch missing datasets with torchvision")
     p.add_argument("--root", default=None, help="folder to look in first (torchvision's layout)")
     p.add_argument("--no-verify", action="store_true", help="do not check the official MD5 sums")
@@ -24,9 +30,11 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 def add_cli(subparsers) -> None:
     """Add ``nnlife data`` (calls ``ensure_dataset`` for each name)."""
     p = subparsers.add_parser(
-        "data", help="check that datasets are here (and fetch them with --download)",
+        "data",
+        help="check that datasets are here (and fetch them with --download)",
         description="Check that datasets are on this machine, with their official checksums; "
-                    "--download fetches missing ones with torchvision.")
+        "--download fetches missing ones with torchvision.",
+    )
     _arguments(p)
     p.set_defaults(func=run)
 
@@ -50,8 +58,10 @@ def run(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``nnlife data`` from Python: exit 0 when every named dataset is there, 2 if not."""
-    p = argparse.ArgumentParser(prog="nnlife data", description="Check that datasets are on this machine "
-                                "(and fetch them with --download).")
+    p = argparse.ArgumentParser(
+        prog="nnlife data",
+        description="Check that datasets are on this machine (and fetch them with --download).",
+    )
     _arguments(p)
     return run(p.parse_args(argv))
 

@@ -1,4 +1,5 @@
 """``nnlife generate OUT_DIR --networks N ...``: a batch of lifespans (``generate_batch``)."""
+
 from __future__ import annotations
 
 from ..datasets import NAMES
@@ -9,39 +10,68 @@ from ..space import SPACES
 def add_cli(subparsers) -> None:
     """Add ``nnlife generate`` (calls ``generate_batch``)."""
     p = subparsers.add_parser(
-        "generate", help="train a batch of random networks on Dask, one lifespan table each",
+        "generate",
+        help="train a batch of random networks on Dask, one lifespan table each",
         description="Train a batch of random CNNs and write one lifespan table per network into "
-                    "OUT_DIR (plus manifest.json). Running it again trains only missing or broken "
-                    "tables.")
+        "OUT_DIR (plus manifest.json). Running it again trains only missing or broken "
+        "tables.",
+    )
     p.add_argument("out_dir", metavar="OUT_DIR", help="batch folder, e.g. data/batches/fmnist-small-seed0")
-    p.add_argument("--dataset", default="FashionMNIST",
-                   help=f"{', '.join(NAMES)}, any spelling (default %(default)s)")
+    p.add_argument(
+        "--dataset", default="FashionMNIST", help=f"{', '.join(NAMES)}, any spelling (default %(default)s)"
+    )
     p.add_argument("--networks", type=int, required=True, help="number of networks in the batch")
-    p.add_argument("--space", default="small",
-                   help=f"search space: {' or '.join(SPACES)} (default %(default)s)")
+    p.add_argument(
+        "--space", default="small", help=f"search space: {' or '.join(SPACES)} (default %(default)s)"
+    )
     p.add_argument("--seed", type=int, default=0, help="batch seed (default %(default)s)")
     p.add_argument("--epochs", type=float, default=40, help="epochs per lifespan (default %(default)s)")
-    p.add_argument("--eval-interval", type=float, default=0.5, help="epochs between records (default %(default)s)")
-    p.add_argument("--seeds-per-network", type=int, default=1, help="training seeds per network (default %(default)s)")
-    p.add_argument("--train-size", type=int, default=None, help="training images (stratified subset; default all)")
+    p.add_argument(
+        "--eval-interval", type=float, default=0.5, help="epochs between records (default %(default)s)"
+    )
+    p.add_argument(
+        "--seeds-per-network", type=int, default=1, help="training seeds per network (default %(default)s)"
+    )
+    p.add_argument(
+        "--train-size", type=int, default=None, help="training images (stratified subset; default all)"
+    )
     p.add_argument("--val-size", type=int, default=None, help="validation images (default all)")
     p.add_argument("--subset-seed", type=int, default=0, help="seed of the subsets (default %(default)s)")
-    p.add_argument("--val-source", choices=("test", "train"), default="test",
-                   help="validate on the official test split or a holdout of train (default %(default)s)")
-    p.add_argument("--scheduler", default=None,
-                   help="tcp://host:port of a running Dask scheduler, or a YAML file of dask-jobqueue "
-                        "options (default: a local cluster)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="local worker processes (default: one per core), or dask-jobqueue jobs")
+    p.add_argument(
+        "--val-source",
+        choices=("test", "train"),
+        default="test",
+        help="validate on the official test split or a holdout of train (default %(default)s)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="tcp://host:port of a running Dask scheduler, or a YAML file of dask-jobqueue "
+        "options (default: a local cluster)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="local worker processes (default: one per core), or dask-jobqueue jobs",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default %(default)s)")
-    p.add_argument("--not-deterministic", action="store_true",
-                   help="do not switch on torch's deterministic algorithms")
+    p.add_argument(
+        "--not-deterministic", action="store_true", help="do not switch on torch's deterministic algorithms"
+    )
     p.add_argument("--save-weights", action="store_true", help="also write <id>.weights.pt per table")
-    p.add_argument("--checkpoint-every", type=float, default=None,
-                   help="epochs between checkpoints, so interrupted lifespans resume")
+    p.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=None,
+        help="epochs between checkpoints, so interrupted lifespans resume",
+    )
     p.add_argument("--data-root", default=None, help="folder to look for the dataset in first")
-    p.add_argument("--job-script", action="store_true",
-                   help="print the batch-job script for the --scheduler YAML and exit")
+    p.add_argument(
+        "--job-script",
+        action="store_true",
+        help="print the batch-job script for the --scheduler YAML and exit",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -57,15 +87,31 @@ def run(args) -> int:
         print(job_script(args.scheduler))
         return 0
     epochs = int(args.epochs) if float(args.epochs).is_integer() else args.epochs
-    frame = generate_batch(args.out_dir, args.dataset, args.networks, space=args.space, seed=args.seed,
-                           epochs=epochs, seeds_per_network=args.seeds_per_network,
-                           train_size=args.train_size, val_size=args.val_size,
-                           scheduler=args.scheduler, workers=args.workers, device=args.device,
-                           eval_interval=args.eval_interval, subset_seed=args.subset_seed,
-                           val_source=args.val_source, deterministic=not args.not_deterministic,
-                           save_weights=args.save_weights, checkpoint_every=args.checkpoint_every,
-                           data_root=args.data_root, progress=not args.quiet)
+    frame = generate_batch(
+        args.out_dir,
+        args.dataset,
+        args.networks,
+        space=args.space,
+        seed=args.seed,
+        epochs=epochs,
+        seeds_per_network=args.seeds_per_network,
+        train_size=args.train_size,
+        val_size=args.val_size,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        device=args.device,
+        eval_interval=args.eval_interval,
+        subset_seed=args.subset_seed,
+        val_source=args.val_source,
+        deterministic=not args.not_deterministic,
+        save_weights=args.save_weights,
+        checkpoint_every=args.checkpoint_every,
+        data_root=args.data_root,
+        progress=not args.quiet,
+    )
     counts = frame["status"].value_counts().to_dict()
-    print(f"{len(frame)} lifespans in {args.out_dir}: {int(frame['trained'].sum())} trained now, "
-          + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    print(
+        f"{len(frame)} lifespans in {args.out_dir}: {int(frame['trained'].sum())} trained now, "
+        + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    )
     return 0

@@ -1,4 +1,5 @@
 """``nnlife reproduce TABLE``: rebuild and retrain a lifespan from its table, compare the curves."""
+
 from __future__ import annotations
 
 import sys
@@ -7,10 +8,12 @@ import sys
 def add_cli(subparsers) -> None:
     """Add ``nnlife reproduce`` (calls ``reproduce``)."""
     p = subparsers.add_parser(
-        "reproduce", help="rebuild and retrain a lifespan from its table alone; compare the curves",
+        "reproduce",
+        help="rebuild and retrain a lifespan from its table alone; compare the curves",
         description="Rebuild the network and training of one lifespan table, train it again on the "
-                    "same data and compare the curves. Exit status 0: identical or within noise; "
-                    "1: different; 2: an error (e.g. the dataset is missing).")
+        "same data and compare the curves. Exit status 0: identical or within noise; "
+        "1: different; 2: an error (e.g. the dataset is missing).",
+    )
     p.add_argument("table", metavar="TABLE", help="a lifespan table (.txt), nnlife's or the published layout")
     p.add_argument("--epochs", type=float, default=None, help="replay only the first N epochs")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default %(default)s)")
@@ -31,10 +34,13 @@ def run(args) -> int:
 
     life = read_lifespan(args.table)
     net = life.net
-    print(f"table {life.id}: {life.dataset}, {life.layout} layout, {len(life.curve)} rows, "
-          f"status {life.status}")
-    print(f"network {net.id}: {net.n_params:,} parameters, {net.flops_per_image:,} FLOPs per image "
-          f"(forward), {len(net.conv)} conv + {len(net.fc)} FC layers")
+    print(
+        f"table {life.id}: {life.dataset}, {life.layout} layout, {len(life.curve)} rows, status {life.status}"
+    )
+    print(
+        f"network {net.id}: {net.n_params:,} parameters, {net.flops_per_image:,} FLOPs per image "
+        f"(forward), {len(net.conv)} conv + {len(net.fc)} FC layers"
+    )
     if life.layout == "original":
         print(f"note: {ORIGINAL_UNKNOWNS}")
     sys.stdout.flush()
@@ -48,12 +54,19 @@ def run(args) -> int:
             if bar is None:
                 bar = tqdm(total=total, unit="record", desc="replay", file=sys.stderr)
             bar.update(done - bar.n)
+
     epochs = args.epochs
     if epochs is not None and float(epochs).is_integer():
         epochs = int(epochs)
     try:
-        comp = reproduce(args.table, device=args.device, epochs=epochs, data_root=args.data_root,
-                         save=not args.no_save, progress=progress)
+        comp = reproduce(
+            args.table,
+            device=args.device,
+            epochs=epochs,
+            data_root=args.data_root,
+            save=not args.no_save,
+            progress=progress,
+        )
     finally:
         if bar is not None:
             bar.close()

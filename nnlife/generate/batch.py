@@ -7,12 +7,13 @@ are finished and sound (``task.finished``), submits one Dask task per remaining 
 (``task.run_job``) to the cluster that ``scheduler`` names (``cluster``), and collects the results.
 Starting the same batch again trains only what is missing or broken.
 """
+
 from __future__ import annotations
 
 import os
 import socket
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -20,17 +21,17 @@ from .. import __version__
 from ..errors import NnlifeError, ParameterError
 from ..space import get_space
 from .cluster import Connection, check_scheduler, label, runs_here
+from .device import resolve_device
 from .locate import locate_dataset
 from .manifest import open_manifest, write_manifest
 from .plan import check_fits, check_parameters, images_per_epoch, plan_batch
 from .task import TaskOptions, failed_summary, finished, run_job, summary
-from .device import resolve_device
 
 BATCHES_DIR = Path("data") / "batches"
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _version(package: str) -> str | None:
@@ -48,12 +49,29 @@ def batch_dir(name: str) -> Path:
     return base / BATCHES_DIR / name
 
 
-def generate_batch(out_dir, dataset: str, n_networks: int, space="small", seed: int = 0,
-                   epochs: float = 40, seeds_per_network: int = 1, train_size: int | None = None,
-                   val_size: int | None = None, scheduler=None, workers: int | None = None,
-                   device: str = "auto", *, eval_interval: float = 0.5, subset_seed: int = 0,
-                   val_source: str = "test", deterministic: bool = True, save_weights: bool = False,
-                   checkpoint_every: float | None = None, data_root=None, progress=True):
+def generate_batch(
+    out_dir,
+    dataset: str,
+    n_networks: int,
+    space="small",
+    seed: int = 0,
+    epochs: float = 40,
+    seeds_per_network: int = 1,
+    train_size: int | None = None,
+    val_size: int | None = None,
+    scheduler=None,
+    workers: int | None = None,
+    device: str = "auto",
+    *,
+    eval_interval: float = 0.5,
+    subset_seed: int = 0,
+    val_source: str = "test",
+    deterministic: bool = True,
+    save_weights: bool = False,
+    checkpoint_every: float | None = None,
+    data_root=None,
+    progress=True,
+):
     """Train a batch of lifespans on Dask, one table per lifespan in ``out_dir``.
 
     out_dir: the batch folder (created); a name that says what made it, e.g.
@@ -84,19 +102,57 @@ def generate_batch(out_dir, dataset: str, n_networks: int, space="small", seed: 
     are missing; the others are written, and a second call retries the failed ones).
     """
     # --- check everything before any training -----------------------------------------------------
-    name, out = check_parameters(out_dir, dataset, n_networks, space, seed, epochs, seeds_per_network,
-                                 train_size, val_size, eval_interval, subset_seed, val_source, workers)
+    name, out = check_parameters(
+        out_dir,
+        dataset,
+        n_networks,
+        space,
+        seed,
+        epochs,
+        seeds_per_network,
+        train_size,
+        val_size,
+        eval_interval,
+        subset_seed,
+        val_source,
+        workers,
+    )
     _check_run(scheduler, device, checkpoint_every)
     if runs_here(scheduler):
         locate_dataset(name, root=data_root)  # the data must be here (a shared file system)
-    jobs = plan_batch(out, name, n_networks, space, seed, epochs, seeds_per_network, train_size,
-                      val_size, eval_interval, subset_seed, val_source, deterministic)
+    jobs = plan_batch(
+        out,
+        name,
+        n_networks,
+        space,
+        seed,
+        epochs,
+        seeds_per_network,
+        train_size,
+        val_size,
+        eval_interval,
+        subset_seed,
+        val_source,
+        deterministic,
+    )
     check_fits(jobs, images_per_epoch(name, train_size, val_size, val_source))
-    manifest = open_manifest(out, {
-        "dataset": name, "n_networks": int(n_networks), "space": get_space(space).name, "seed": int(seed),
-        "epochs": epochs, "seeds_per_network": int(seeds_per_network), "train_size": _opt_int(train_size),
-        "val_size": _opt_int(val_size), "eval_interval": eval_interval, "subset_seed": int(subset_seed),
-        "val_source": val_source, "deterministic": bool(deterministic)})
+    manifest = open_manifest(
+        out,
+        {
+            "dataset": name,
+            "n_networks": int(n_networks),
+            "space": get_space(space).name,
+            "seed": int(seed),
+            "epochs": epochs,
+            "seeds_per_network": int(seeds_per_network),
+            "train_size": _opt_int(train_size),
+            "val_size": _opt_int(val_size),
+            "eval_interval": eval_interval,
+            "subset_seed": int(subset_seed),
+            "val_source": val_source,
+            "deterministic": bool(deterministic),
+        },
+    )
 
     # --- what is finished, what is left -----------------------------------------------------------
     done: dict[str, dict] = {}
@@ -106,8 +162,16 @@ def generate_batch(out_dir, dataset: str, n_networks: int, space="small", seed: 
             done[job.id] = summary(job, life, trained=False)
     todo = [job for job in jobs if job.id not in done]
     n_workers = workers or os.cpu_count() or 1
-    run = _start_run(out, manifest, jobs, todo, device=device, workers=workers,
-                     save_weights=save_weights, checkpoint_every=checkpoint_every)
+    run = _start_run(
+        out,
+        manifest,
+        jobs,
+        todo,
+        device=device,
+        workers=workers,
+        save_weights=save_weights,
+        checkpoint_every=checkpoint_every,
+    )
 
     # --- train what is left, one Dask task per lifespan -------------------------------------------
     results: list[dict] = []
@@ -115,10 +179,13 @@ def generate_batch(out_dir, dataset: str, n_networks: int, space="small", seed: 
     try:
         if todo:
             local = scheduler is None
-            opts = TaskOptions(device=device,
-                               torch_threads=max(1, (os.cpu_count() or 1) // n_workers) if local else None,
-                               save_weights=save_weights, checkpoint_every=checkpoint_every,
-                               data_root=None if data_root is None else str(data_root))
+            opts = TaskOptions(
+                device=device,
+                torch_threads=max(1, (os.cpu_count() or 1) // n_workers) if local else None,
+                save_weights=save_weights,
+                checkpoint_every=checkpoint_every,
+                data_root=None if data_root is None else str(data_root),
+            )
             run["scheduler"] = label(scheduler, n_workers)
             results = _submit(todo, opts, Connection(scheduler, n_workers, workers), bar)
     finally:
@@ -137,9 +204,11 @@ def _result(summaries: list[dict], out: Path):
     failed = frame[frame["status"] == "failed"]
     if len(failed):
         first = failed.iloc[0]
-        raise NnlifeError(f"{len(failed)} of {len(frame)} lifespans failed in {out} (first: {first['id']}: "
-                          f"{first['error']}); the other tables are written. Run the same batch again "
-                          "to retry the failed ones")
+        raise NnlifeError(
+            f"{len(failed)} of {len(frame)} lifespans failed in {out} (first: {first['id']}: "
+            f"{first['error']}); the other tables are written. Run the same batch again "
+            "to retry the failed ones"
+        )
     return frame
 
 
@@ -149,10 +218,14 @@ def _opt_int(v):
 
 def _check_run(scheduler, device, checkpoint_every) -> None:
     """ParameterError for a bad scheduler, device (on a local cluster) or checkpoint period."""
-    if checkpoint_every is not None and (isinstance(checkpoint_every, bool)
-                                         or not isinstance(checkpoint_every, (int, float))
-                                         or checkpoint_every <= 0):
-        raise ParameterError(f"checkpoint_every must be a number of epochs > 0 or None, got {checkpoint_every!r}")
+    if checkpoint_every is not None and (
+        isinstance(checkpoint_every, bool)
+        or not isinstance(checkpoint_every, (int, float))
+        or checkpoint_every <= 0
+    ):
+        raise ParameterError(
+            f"checkpoint_every must be a number of epochs > 0 or None, got {checkpoint_every!r}"
+        )
     if scheduler is None:
         resolve_device(device)  # a GPU asked for on a machine without one fails here
     check_scheduler(scheduler)
@@ -160,16 +233,40 @@ def _check_run(scheduler, device, checkpoint_every) -> None:
 
 def _start_run(out: Path, manifest: dict, jobs, todo, **settings) -> dict:
     """Add this run to the manifest (versions, host, what is left to train) and write it."""
-    run = {"started": _now(), "finished": None, "host": socket.gethostname(),
-           "nnlife_version": __version__, "torch_version": _version("torch"),
-           "python": sys.version.split()[0], "device": settings["device"], "workers": settings["workers"],
-           "save_weights": settings["save_weights"], "checkpoint_every": settings["checkpoint_every"],
-           "to_train": len(todo), "trained": 0, "failed": 0}
-    manifest.update({"nnlife_version": __version__, "torch_version": _version("torch"),
-                     "host": run["host"], "started": manifest.get("started") or run["started"],
-                     "finished": None, "lifespans": [
-                         {"id": j.id, "network_index": j.network_index, "seed_index": j.seed_index,
-                          "seed": j.train["seed"], "net_id": j.id.rsplit("-s", 1)[0]} for j in jobs]})
+    run = {
+        "started": _now(),
+        "finished": None,
+        "host": socket.gethostname(),
+        "nnlife_version": __version__,
+        "torch_version": _version("torch"),
+        "python": sys.version.split()[0],
+        "device": settings["device"],
+        "workers": settings["workers"],
+        "save_weights": settings["save_weights"],
+        "checkpoint_every": settings["checkpoint_every"],
+        "to_train": len(todo),
+        "trained": 0,
+        "failed": 0,
+    }
+    manifest.update(
+        {
+            "nnlife_version": __version__,
+            "torch_version": _version("torch"),
+            "host": run["host"],
+            "started": manifest.get("started") or run["started"],
+            "finished": None,
+            "lifespans": [
+                {
+                    "id": j.id,
+                    "network_index": j.network_index,
+                    "seed_index": j.seed_index,
+                    "seed": j.train["seed"],
+                    "net_id": j.id.rsplit("-s", 1)[0],
+                }
+                for j in jobs
+            ],
+        }
+    )
     manifest["runs"].append(run)
     write_manifest(out, manifest)
     return run
@@ -211,6 +308,7 @@ def _progress_bar(progress, total: int, initial: int, desc: str):
             if summary is not None:
                 state["done"] += 1
                 progress(state["done"], total, summary)
+
         return call
     if not progress:
         return lambda summary: None
@@ -227,6 +325,7 @@ def _progress_bar(progress, total: int, initial: int, desc: str):
             counts[summary["status"]] += 1
             bar.set_postfix(counts, refresh=False)
         bar.update(1)
+
     return update
 
 

@@ -10,6 +10,7 @@ Files are written atomically (``nnlife.atomic``), so a kill while saving leaves 
 checkpoint. A checkpoint that is torn, of another format, or of another network or
 training spec is ignored (``load_checkpoint`` returns None) and training starts from the beginning.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 from ..atomic import atomic_write
 from ..spec import NetSpec, TrainSpec
 
-CHECKPOINT_FORMAT = 1   # version of the file's layout; other versions are ignored
+CHECKPOINT_FORMAT = 1  # version of the file's layout; other versions are ignored
 
 
 def atomic_save(obj, path) -> Path:
@@ -27,18 +28,27 @@ def atomic_save(obj, path) -> Path:
     return atomic_write(path, write=lambda f: torch.save(obj, f))
 
 
-def save_checkpoint(path, net: NetSpec, train: TrainSpec, rows: list[dict], elapsed_s: float,
-                    model, optimizer, dev) -> None:
+def save_checkpoint(
+    path, net: NetSpec, train: TrainSpec, rows: list[dict], elapsed_s: float, model, optimizer, dev
+) -> None:
     """Save the state after ``len(rows)`` records (call it inside the training's ``fork_rng``)."""
     import torch
 
-    atomic_save({
-        "format": CHECKPOINT_FORMAT, "net": net.canonical(), "train": train.to_dict(),
-        "row": len(rows), "rows": list(rows), "elapsed_s": float(elapsed_s),
-        "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-        "rng_cpu": torch.get_rng_state(),
-        "rng_cuda": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None,
-    }, path)
+    atomic_save(
+        {
+            "format": CHECKPOINT_FORMAT,
+            "net": net.canonical(),
+            "train": train.to_dict(),
+            "row": len(rows),
+            "rows": list(rows),
+            "elapsed_s": float(elapsed_s),
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "rng_cpu": torch.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None,
+        },
+        path,
+    )
 
 
 def load_checkpoint(path, net: NetSpec, train: TrainSpec) -> dict | None:
@@ -51,10 +61,14 @@ def load_checkpoint(path, net: NetSpec, train: TrainSpec) -> dict | None:
         return None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:   # a torn or foreign file: start again rather than fail
+    except Exception:  # a torn or foreign file: start again rather than fail
         return None
-    if (not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT
-            or state.get("net") != net.canonical() or state.get("train") != train.to_dict()):
+    if (
+        not isinstance(state, dict)
+        or state.get("format") != CHECKPOINT_FORMAT
+        or state.get("net") != net.canonical()
+        or state.get("train") != train.to_dict()
+    ):
         return None
     return state
 

@@ -10,6 +10,7 @@
   "memory": "4GB", "walltime": "02:00:00", "jobs": 10, ...}``): a SLURM/PBS/LSF/SGE/HTCondor
   cluster of batch jobs, each running Dask workers (see ``jobqueue_options``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,10 +19,16 @@ from pathlib import Path
 
 from ..errors import ParameterError
 
-JOBQUEUE_CLUSTERS = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "lsf": "LSFCluster",
-                     "sge": "SGECluster", "htcondor": "HTCondorCluster", "oar": "OARCluster",
-                     "moab": "MoabCluster"}
-JOBQUEUE_DEFAULTS = {"cores": 1, "memory": "4GB"}   # one single-threaded worker per job core
+JOBQUEUE_CLUSTERS = {
+    "slurm": "SLURMCluster",
+    "pbs": "PBSCluster",
+    "lsf": "LSFCluster",
+    "sge": "SGECluster",
+    "htcondor": "HTCondorCluster",
+    "oar": "OARCluster",
+    "moab": "MoabCluster",
+}
+JOBQUEUE_DEFAULTS = {"cores": 1, "memory": "4GB"}  # one single-threaded worker per job core
 
 
 def jobqueue_options(options) -> tuple[str, int | None, dict]:
@@ -41,18 +48,23 @@ def jobqueue_options(options) -> tuple[str, int | None, dict]:
         try:
             options = yaml.safe_load(path.read_text())
         except OSError as e:
-            raise ParameterError(f"cannot read the dask-jobqueue options file {str(path)!r}: "
-                                 f"{e.strerror or e}") from None
+            raise ParameterError(
+                f"cannot read the dask-jobqueue options file {str(path)!r}: {e.strerror or e}"
+            ) from None
         except yaml.YAMLError as e:
             raise ParameterError(f"{path}: not valid YAML ({e})") from None
     if not isinstance(options, dict):
-        raise ParameterError("dask-jobqueue options must be a mapping, e.g. {'jobqueue': 'slurm', "
-                             f"'cores': 1, 'memory': '4GB'}}, got {type(options).__name__}")
+        raise ParameterError(
+            "dask-jobqueue options must be a mapping, e.g. {'jobqueue': 'slurm', "
+            f"'cores': 1, 'memory': '4GB'}}, got {type(options).__name__}"
+        )
     opts = dict(options)
     kind = str(opts.pop("jobqueue", "")).lower()
     if kind not in JOBQUEUE_CLUSTERS:
-        raise ParameterError(f"dask-jobqueue options need 'jobqueue': one of "
-                             f"{', '.join(JOBQUEUE_CLUSTERS)} (got {kind or 'nothing'!r})")
+        raise ParameterError(
+            f"dask-jobqueue options need 'jobqueue': one of "
+            f"{', '.join(JOBQUEUE_CLUSTERS)} (got {kind or 'nothing'!r})"
+        )
     jobs = opts.pop("jobs", None)
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ParameterError(f"'jobs' must be a whole number >= 1, got {jobs!r}")
@@ -116,9 +128,14 @@ class Connection:
         if s is None:
             # No dashboard (the progress bar is the UI; pass your own Client for one); the
             # scheduler's small HTTP server takes any free port rather than insisting on 8787.
-            cluster = LocalCluster(n_workers=self.local_workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR,
-                                   scheduler_kwargs={"dashboard_address": ":0"})
+            cluster = LocalCluster(
+                n_workers=self.local_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+                scheduler_kwargs={"dashboard_address": ":0"},
+            )
             self.owned.append(cluster)
             client = Client(cluster)
         elif isinstance(s, Client):
@@ -131,12 +148,14 @@ class Connection:
             self.owned.append(cluster)
             cluster.scale(jobs=jobs or self.jobs or 1)
             client = Client(cluster)
-        elif hasattr(s, "scheduler_address"):   # a Dask cluster object the caller made
+        elif hasattr(s, "scheduler_address"):  # a Dask cluster object the caller made
             client = Client(s)
         else:
-            raise ParameterError(f"scheduler must be None (a local Dask cluster), an address like "
-                                 "'tcp://host:8786', a distributed.Client, or a dict or YAML file of "
-                                 f"dask-jobqueue options; got {s!r}")
+            raise ParameterError(
+                f"scheduler must be None (a local Dask cluster), an address like "
+                "'tcp://host:8786', a distributed.Client, or a dict or YAML file of "
+                f"dask-jobqueue options; got {s!r}"
+            )
         if client is not s:
             self.owned.insert(0, client)
         return client
@@ -145,17 +164,22 @@ class Connection:
         for thing in self.owned:
             try:
                 thing.close()
-            except Exception:   # closing is best effort; the tables are already on disk
+            except Exception:  # closing is best effort; the tables are already on disk
                 pass
         return False
 
 
 def check_scheduler(scheduler) -> None:
     """ParameterError unless ``scheduler`` is one of the kinds above (jobqueue options are checked)."""
-    if scheduler is not None and not (isinstance(scheduler, (dict, str, os.PathLike))
-                                      or hasattr(scheduler, "submit") or hasattr(scheduler, "scheduler_address")):
-        raise ParameterError(f"scheduler {scheduler!r} is not understood: use None, 'tcp://host:port', "
-                             "a distributed.Client, or a dict or YAML file of dask-jobqueue options")
+    if scheduler is not None and not (
+        isinstance(scheduler, (dict, str, os.PathLike))
+        or hasattr(scheduler, "submit")
+        or hasattr(scheduler, "scheduler_address")
+    ):
+        raise ParameterError(
+            f"scheduler {scheduler!r} is not understood: use None, 'tcp://host:port', "
+            "a distributed.Client, or a dict or YAML file of dask-jobqueue options"
+        )
     if isinstance(scheduler, dict) or is_yaml(scheduler):
         jobqueue_options(scheduler)
 
@@ -177,5 +201,15 @@ def label(scheduler, n_workers) -> str:
     return type(scheduler).__name__
 
 
-__all__ = ["JOBQUEUE_CLUSTERS", "JOBQUEUE_DEFAULTS", "Connection", "check_scheduler", "is_yaml", "job_script",
-           "jobqueue_cluster", "jobqueue_options", "label", "runs_here"]
+__all__ = [
+    "JOBQUEUE_CLUSTERS",
+    "JOBQUEUE_DEFAULTS",
+    "Connection",
+    "check_scheduler",
+    "is_yaml",
+    "job_script",
+    "jobqueue_cluster",
+    "jobqueue_options",
+    "label",
+    "runs_here",
+]

@@ -16,6 +16,7 @@ replaced by another one.
 ``nnlife data NAME`` (``nnlife.cli.data``) checks that a dataset is there (exit 0) or prints the
 error (exit 2); ``--download`` fetches it with torchvision first when it is missing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -276,14 +277,23 @@ def load_dataset(
         raw_key = (canonical, where, verify)
         if raw_key not in _RAW_CACHE:
             _RAW_CACHE[raw_key] = _read_raw(info, located, verify)
-        dataset = _make_dataset(info, _RAW_CACHE[raw_key], where, verify, train_size, val_size,
-                                int(seed), val_source)
+        dataset = _make_dataset(
+            info, _RAW_CACHE[raw_key], where, verify, train_size, val_size, int(seed), val_source
+        )
         _CACHE[key] = dataset
         return dataset
 
 
-def _make_dataset(info: DatasetInfo, raw: _Raw, where: str, verify: bool, train_size: int | None,
-                  val_size: int | None, seed: int, val_source: str) -> Dataset:
+def _make_dataset(
+    info: DatasetInfo,
+    raw: _Raw,
+    where: str,
+    verify: bool,
+    train_size: int | None,
+    val_size: int | None,
+    seed: int,
+    val_source: str,
+) -> Dataset:
     import torch
 
     def rng(k: int) -> np.random.Generator:
@@ -358,8 +368,9 @@ def _make_dataset(info: DatasetInfo, raw: _Raw, where: str, verify: bool, train_
 # --- Is a dataset here? (nnlife data NAME) --------------------------------------------------------
 
 
-def ensure_dataset(name: str, root: str | os.PathLike | None = None, download: bool = False,
-                   verify: bool = True) -> Path:
+def ensure_dataset(
+    name: str, root: str | os.PathLike | None = None, download: bool = False, verify: bool = True
+) -> Path:
     """Make sure ``name`` is on this machine: find it (download it if asked), check its sums.
 
     Returns the root folder it was found in. Raises as ``locate_dataset`` and, with ``verify``,

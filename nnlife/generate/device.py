@@ -1,4 +1,5 @@
 """The device a lifespan trains on: "auto", "cpu", "cuda" or "cuda:N" resolved, named, recorded."""
+
 from __future__ import annotations
 
 import platform
@@ -22,8 +23,9 @@ def resolve_device(device="auto"):
         raise ParameterError(f"unknown device {device!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'") from None
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise ParameterError(f"device {device!r} asked for, but torch sees no GPU here; use "
-                                 "device='cpu' or 'auto'")
+            raise ParameterError(
+                f"device {device!r} asked for, but torch sees no GPU here; use device='cpu' or 'auto'"
+            )
         dev = torch.device("cuda", torch.cuda.current_device() if dev.index is None else dev.index)
     elif dev.type != "cpu":
         raise ParameterError(f"device {device!r} is not supported: use 'auto', 'cpu' or 'cuda[:N]'")

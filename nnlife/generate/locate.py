@@ -14,6 +14,7 @@ the IDX files gzipped or not, ``cifar-100-python/train`` and ``test``, ``train_3
 is. When nothing works, ``DatasetNotFoundError`` names the dataset, every place and path looked at,
 and the commands that fix it. What the files are (names, sums, layout) is ``nnlife.datasets``.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,9 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]  # the nnlife checkout (the fold
 
 # Dataset -> ((folder, what put it there), ...). Files there lie flat (no torchvision layout).
 SYSTEM_LOCATIONS: dict[str, tuple[tuple[Path, str], ...]] = {
-    "FashionMNIST": (
-        (Path("/usr/share/datasets/fashion-mnist"), "Debian package dataset-fashion-mnist"),
-    ),
+    "FashionMNIST": ((Path("/usr/share/datasets/fashion-mnist"), "Debian package dataset-fashion-mnist"),),
 }
 
 # Dataset -> Debian package that installs it into SYSTEM_LOCATIONS (named in the fix).
@@ -173,8 +172,10 @@ def locate_dataset(name: str, root: str | os.PathLike | None = None, download: b
         try:
             _torchvision_download(info, target)
         except Exception as exc:  # no internet, no space, a server error: all reported the same way
-            report.append(f"download with torchvision.datasets.{info.torchvision_class} into {target}: "
-                          f"failed: {type(exc).__name__}: {exc}".rstrip())
+            report.append(
+                f"download with torchvision.datasets.{info.torchvision_class} into {target}: "
+                f"failed: {type(exc).__name__}: {exc}".rstrip()
+            )
         else:
             place = _Place("download", target, False)
             found, missing = _look(info, place)
@@ -212,6 +213,13 @@ def _torchvision_download(info: DatasetInfo, target: Path) -> None:
         cls(str(target), train=True, download=True)
 
 
-
-__all__ = ["ENV_VAR", "LOCAL_DATA_DIR", "REPO_ROOT", "SYSTEM_LOCATIONS", "DEBIAN_PACKAGES", "Located",
-           "download_root", "locate_dataset"]
+__all__ = [
+    "ENV_VAR",
+    "LOCAL_DATA_DIR",
+    "REPO_ROOT",
+    "SYSTEM_LOCATIONS",
+    "DEBIAN_PACKAGES",
+    "Located",
+    "download_root",
+    "locate_dataset",
+]

@@ -4,6 +4,7 @@ A second run into the same folder must repeat the parameters in ``BATCH_PARAMETE
 parameters are refused (use a new folder, named after what made it). The manifest is written
 atomically (``nnlife.atomic``) at the start and the end of each run.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,20 @@ from ..errors import ParameterError
 
 MANIFEST = "manifest.json"
 # Parameters that define a batch: a second run into the same folder must repeat them.
-BATCH_PARAMETERS = ("dataset", "n_networks", "space", "seed", "epochs", "seeds_per_network",
-                    "train_size", "val_size", "eval_interval", "subset_seed", "val_source",
-                    "deterministic")
+BATCH_PARAMETERS = (
+    "dataset",
+    "n_networks",
+    "space",
+    "seed",
+    "epochs",
+    "seeds_per_network",
+    "train_size",
+    "val_size",
+    "eval_interval",
+    "subset_seed",
+    "val_source",
+    "deterministic",
+)
 
 
 def write_manifest(out: Path, manifest: dict) -> Path:
@@ -32,20 +44,34 @@ def open_manifest(out: Path, parameters: dict) -> dict:
     """
     path = out / MANIFEST
     if not path.exists():
-        return {"nnlife_batch": 1, "parameters": parameters, "started": None, "finished": None,
-                "runs": [], "lifespans": []}
+        return {
+            "nnlife_batch": 1,
+            "parameters": parameters,
+            "started": None,
+            "finished": None,
+            "runs": [],
+            "lifespans": [],
+        }
     try:
         manifest = json.loads(path.read_text())
         old = manifest["parameters"]
     except (OSError, ValueError, KeyError, TypeError):
-        raise ParameterError(f"{path} cannot be read as a batch manifest; move it away (the tables "
-                             "beside it are kept and checked) or use another out_dir") from None
-    differ = [f"{k} {old.get(k)!r} (folder) vs {parameters[k]!r} (now)"
-              for k in BATCH_PARAMETERS if old.get(k) != parameters[k]]
+        raise ParameterError(
+            f"{path} cannot be read as a batch manifest; move it away (the tables "
+            "beside it are kept and checked) or use another out_dir"
+        ) from None
+    differ = [
+        f"{k} {old.get(k)!r} (folder) vs {parameters[k]!r} (now)"
+        for k in BATCH_PARAMETERS
+        if old.get(k) != parameters[k]
+    ]
     if differ:
-        raise ParameterError(f"{out} already holds a batch made with other parameters: "
-                             + "; ".join(differ) + ". Use the same parameters to complete it, or "
-                             "another out_dir for a new batch")
+        raise ParameterError(
+            f"{out} already holds a batch made with other parameters: "
+            + "; ".join(differ)
+            + ". Use the same parameters to complete it, or "
+            "another out_dir for a new batch"
+        )
     return manifest
 
 

@@ -5,6 +5,7 @@ Conv2d -> ReLU -> [MaxPool2d] -> [Dropout], then Flatten, hidden Linear -> ReLU 
 and the output Linear (logits). Weights use torch's default initialisation, drawn from the
 ``generator`` the caller passes (nnlife never draws from torch's global generator).
 """
+
 from __future__ import annotations
 
 import torch
@@ -26,8 +27,10 @@ def build(net: NetSpec, dataset: str | None = None, generator: torch.Generator |
     layers: list[nn.Module] = []
     cin = net.input_shape[0]
     for layer in net.conv:
-        layers += [_skip_init(nn.Conv2d, cin, layer.filters, layer.kernel, layer.stride, layer.padding),
-                   nn.ReLU()]
+        layers += [
+            _skip_init(nn.Conv2d, cin, layer.filters, layer.kernel, layer.stride, layer.padding),
+            nn.ReLU(),
+        ]
         if layer.pool is not None:
             layers.append(nn.MaxPool2d(layer.pool.kernel, layer.pool.stride, layer.pool.padding))
         if layer.dropout:
@@ -62,7 +65,7 @@ def init_weights(model: nn.Module, generator: torch.Generator) -> None:
         for m in model.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 fan_in = m.weight[0].numel()
-                bound = 1.0 / fan_in ** 0.5  # kaiming_uniform(a=sqrt(5)) gives this same bound
+                bound = 1.0 / fan_in**0.5  # kaiming_uniform(a=sqrt(5)) gives this same bound
                 m.weight.uniform_(-bound, bound, generator=generator)
                 if m.bias is not None:
                     m.bias.uniform_(-bound, bound, generator=generator)

@@ -4,6 +4,7 @@ Network i of a batch is ``nnlife.sample(space, dataset, seed=numpy.random.defaul
 i]))``; its first training seed is the one sampled, further seeds (``seeds_per_network``) are
 drawn from ``default_rng([seed, i, j])``. Plain Python and numpy; no torch.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,19 +26,30 @@ from .train import interval_bounds
 class LifespanJob:
     """One lifespan of a batch: what to train and where its table goes."""
 
-    id: str                # table id, "<net id>-s<seed>"
-    network_index: int     # i: the network is sampled from default_rng([batch seed, i])
-    seed_index: int        # j: which of the network's training seeds (0 = the sampled one)
-    net: dict              # NetSpec.to_dict()
-    train: dict            # TrainSpec.to_dict()
-    path: str              # the table, <out_dir>/<id>.txt
-    meta: dict             # extra provenance for the table (batch seed, indices)
+    id: str  # table id, "<net id>-s<seed>"
+    network_index: int  # i: the network is sampled from default_rng([batch seed, i])
+    seed_index: int  # j: which of the network's training seeds (0 = the sampled one)
+    net: dict  # NetSpec.to_dict()
+    train: dict  # TrainSpec.to_dict()
+    path: str  # the table, <out_dir>/<id>.txt
+    meta: dict  # extra provenance for the table (batch seed, indices)
 
 
-def plan_batch(out_dir, dataset: str, n_networks: int, space="small", seed: int = 0, epochs: float = 40,
-               seeds_per_network: int = 1, train_size: int | None = None, val_size: int | None = None,
-               eval_interval: float = 0.5, subset_seed: int = 0, val_source: str = "test",
-               deterministic: bool = True) -> list[LifespanJob]:
+def plan_batch(
+    out_dir,
+    dataset: str,
+    n_networks: int,
+    space="small",
+    seed: int = 0,
+    epochs: float = 40,
+    seeds_per_network: int = 1,
+    train_size: int | None = None,
+    val_size: int | None = None,
+    eval_interval: float = 0.5,
+    subset_seed: int = 0,
+    val_source: str = "test",
+    deterministic: bool = True,
+) -> list[LifespanJob]:
     """The lifespans of a batch, in order (network i, seed j), without training anything.
 
     Raises ParameterError for an unknown space or dataset or a training spec that cannot work
@@ -47,10 +59,18 @@ def plan_batch(out_dir, dataset: str, n_networks: int, space="small", seed: int 
     jobs, seen = [], {}
     for i in range(n_networks):
         try:
-            net, train = sample(space, dataset, seed=np.random.default_rng([seed, i]), epochs=epochs,
-                                eval_interval=eval_interval, train_size=train_size, val_size=val_size,
-                                subset_seed=subset_seed, val_source=val_source,
-                                deterministic=deterministic)
+            net, train = sample(
+                space,
+                dataset,
+                seed=np.random.default_rng([seed, i]),
+                epochs=epochs,
+                eval_interval=eval_interval,
+                train_size=train_size,
+                val_size=val_size,
+                subset_seed=subset_seed,
+                val_source=val_source,
+                deterministic=deterministic,
+            )
         except SpecError as e:
             raise ParameterError(f"bad training parameters: {e}") from None
         for j in range(seeds_per_network):
@@ -60,15 +80,35 @@ def plan_batch(out_dir, dataset: str, n_networks: int, space="small", seed: int 
             if job_id in seen:  # the same network drawn twice with the same seed: one table
                 continue
             seen[job_id] = True
-            jobs.append(LifespanJob(id=job_id, network_index=i, seed_index=j, net=net.to_dict(),
-                                    train=t.to_dict(), path=str(out_dir / f"{job_id}.txt"),
-                                    meta={"batch_seed": str(seed), "network_index": str(i),
-                                          "seed_index": str(j)}))
+            jobs.append(
+                LifespanJob(
+                    id=job_id,
+                    network_index=i,
+                    seed_index=j,
+                    net=net.to_dict(),
+                    train=t.to_dict(),
+                    path=str(out_dir / f"{job_id}.txt"),
+                    meta={"batch_seed": str(seed), "network_index": str(i), "seed_index": str(j)},
+                )
+            )
     return jobs
 
 
-def check_parameters(out_dir, dataset, n_networks, space, seed, epochs, seeds_per_network, train_size,
-                     val_size, eval_interval, subset_seed, val_source, workers) -> tuple[str, Path]:
+def check_parameters(
+    out_dir,
+    dataset,
+    n_networks,
+    space,
+    seed,
+    epochs,
+    seeds_per_network,
+    train_size,
+    val_size,
+    eval_interval,
+    subset_seed,
+    val_source,
+    workers,
+) -> tuple[str, Path]:
     """Validate what can be checked without the data; return (canonical dataset, absolute out_dir).
 
     The training fields (epochs, eval_interval, subset sizes and seed, validation source) are
@@ -82,18 +122,29 @@ def check_parameters(out_dir, dataset, n_networks, space, seed, epochs, seeds_pe
     _whole(seed, "seed", 0)
     _whole(workers, "workers", 1, none_ok=True)
     try:  # the batch's training fields, with placeholders for what each network draws
-        TrainSpec(dataset=name, batch_size=1, learning_rate=1.0, epochs=epochs, eval_interval=eval_interval,
-                  train_size=train_size, val_size=val_size, subset_seed=subset_seed, val_source=val_source)
+        TrainSpec(
+            dataset=name,
+            batch_size=1,
+            learning_rate=1.0,
+            epochs=epochs,
+            eval_interval=eval_interval,
+            train_size=train_size,
+            val_size=val_size,
+            subset_seed=subset_seed,
+            val_source=val_source,
+        )
     except SpecError as e:
         raise ParameterError(f"bad training parameters: {e}") from None
     info = DATASETS[name]
     if val_source == "train" and val_size is not None and val_size >= info.n_train:
-        raise ParameterError(f"val_size={val_size} leaves no training images: {name}'s training split "
-                             f"has {info.n_train}")
+        raise ParameterError(
+            f"val_size={val_size} leaves no training images: {name}'s training split has {info.n_train}"
+        )
     n_train, n_val = split_sizes(name, val_source, val_size)
     if train_size is not None and train_size > n_train:
-        raise ParameterError(f"train_size={train_size} is more than the {n_train} training images "
-                             f"{name} has here")
+        raise ParameterError(
+            f"train_size={train_size} is more than the {n_train} training images {name} has here"
+        )
     if val_source == "test" and val_size is not None and val_size > n_val:
         raise ParameterError(f"val_size={val_size} is more than the validation images {name} has")
     return name, _writable_dir(out_dir)
@@ -103,8 +154,9 @@ def _whole(value, what: str, low: int, none_ok: bool = False) -> None:
     if value is None and none_ok:
         return
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ParameterError(f"{what} must be a whole number >= {low}"
-                             f"{' or None' if none_ok else ''}, got {value!r}")
+        raise ParameterError(
+            f"{what} must be a whole number >= {low}{' or None' if none_ok else ''}, got {value!r}"
+        )
 
 
 def _writable_dir(out_dir) -> Path:
@@ -117,8 +169,10 @@ def _writable_dir(out_dir) -> Path:
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
-        raise ParameterError(f"out_dir {str(out_dir)!r} cannot be written ({e.strerror or e}); "
-                             "choose a folder you can write to") from None
+        raise ParameterError(
+            f"out_dir {str(out_dir)!r} cannot be written ({e.strerror or e}); "
+            "choose a folder you can write to"
+        ) from None
     return out
 
 

@@ -20,6 +20,7 @@ Formats
 Every reader raises ``DatasetFormatError`` (a ``ValueError``) naming the file when its content does
 not follow the format.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -155,9 +156,7 @@ def parse_cifar_pickle(content: bytes, source: str = "<bytes>") -> dict[str, np.
         raise DatasetFormatError(f"{source}: CIFAR-100 pickle lacks the key(s) {missing}")
     data = np.asarray(entries["data"])
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
-        raise DatasetFormatError(
-            f"{source}: 'data' must be N x 3072 uint8, found {data.shape} {data.dtype}"
-        )
+        raise DatasetFormatError(f"{source}: 'data' must be N x 3072 uint8, found {data.shape} {data.dtype}")
     n = data.shape[0]
     fine = np.asarray(entries["fine_labels"], dtype=np.int64)
     coarse = np.asarray(entries["coarse_labels"], dtype=np.int64)

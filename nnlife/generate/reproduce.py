@@ -23,6 +23,7 @@ The replay is written next to the table as ``<id>.replay.txt`` (a derived table,
 later replay; the catalog skips it), where the explorer notebook finds it. The figure of a
 replay is ``nnlife.report.lifespan.plot_replay``; the command, ``nnlife.cli.reproduce``.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,42 +35,45 @@ from .. import columns as C
 from ..errors import ParameterError
 from ..table import REPLAY_SUFFIX
 
-if TYPE_CHECKING:   # imported where used, so that `nnlife --help` stays fast
+if TYPE_CHECKING:  # imported where used, so that `nnlife --help` stays fast
     import pandas as pd
 
     from ..table import Lifespan
 
 VERDICTS = ("identical", "within noise", "different")
-NOISE_ACC_PP = 2.0   # within noise: every accuracy within 2 percentage points of the table's
-NOISE_LOSS = 0.1     # within noise: every loss within 0.1 nats of the table's
+NOISE_ACC_PP = 2.0  # within noise: every accuracy within 2 percentage points of the table's
+NOISE_LOSS = 0.1  # within noise: every loss within 0.1 nats of the table's
 THRESHOLDS = {"accuracy_pp": NOISE_ACC_PP, "loss_nats": NOISE_LOSS}
 COMPARED = (C.TRAIN_LOSS, C.TRAIN_ACC, C.VAL_LOSS, C.VAL_ACC)
 ORIGINAL_UNKNOWNS = (
     "published table: the original run's data order, augmentation, weight initialisation and "
     "dropout draws are unknown (nnlife uses its own seeded streams from random_seed), and it ran "
     "on a GPU without deterministic algorithms; the replay can at best be 'within noise', never "
-    "identical")
+    "identical"
+)
 
 
 @dataclass(frozen=True, eq=False)
 class Comparison:
     """A table's curve against its replay."""
 
-    table: Lifespan               # the lifespan as read from the table
-    replay: Lifespan              # the lifespan trained again now
-    curves: pd.DataFrame          # epoch, then <column>_table and <column>_replay per compared column
-    max_abs_diff: dict            # compared column -> largest |table - replay| (inf: NaN on one side)
-    verdict: str                  # "identical", "within noise" or "different"
-    thresholds: dict              # {"accuracy_pp": 2.0, "loss_nats": 0.1}: the "within noise" bounds
-    notes: tuple                  # what is known to differ or to be unknown between the two runs
+    table: Lifespan  # the lifespan as read from the table
+    replay: Lifespan  # the lifespan trained again now
+    curves: pd.DataFrame  # epoch, then <column>_table and <column>_replay per compared column
+    max_abs_diff: dict  # compared column -> largest |table - replay| (inf: NaN on one side)
+    verdict: str  # "identical", "within noise" or "different"
+    thresholds: dict  # {"accuracy_pp": 2.0, "loss_nats": 0.1}: the "within noise" bounds
+    notes: tuple  # what is known to differ or to be unknown between the two runs
     replay_path: Path | None = None  # where the replay table was written, if it was
 
     def summary(self) -> str:
         """A few lines for people: verdict with thresholds, the differences, the notes."""
-        lines = [f"replay of {self.table.id}: {self.verdict.upper()} over {len(self.curves)} rows "
-                 f"(identical = every value equal; within noise = accuracies within "
-                 f"{self.thresholds['accuracy_pp']} points and losses within "
-                 f"{self.thresholds['loss_nats']} nats)"]
+        lines = [
+            f"replay of {self.table.id}: {self.verdict.upper()} over {len(self.curves)} rows "
+            f"(identical = every value equal; within noise = accuracies within "
+            f"{self.thresholds['accuracy_pp']} points and losses within "
+            f"{self.thresholds['loss_nats']} nats)"
+        ]
         lines += [f"  max |difference| {col}: {d:.6g}" for col, d in self.max_abs_diff.items()]
         lines += [f"  note: {n}" for n in self.notes]
         if self.replay_path is not None:
@@ -93,7 +97,7 @@ def _diffs(a, b) -> float:
     if one_nan.any():
         return math.inf
     d = np.abs(np.where(both_nan, 0.0, a) - np.where(both_nan, 0.0, b))
-    d = np.where(np.isinf(a) & np.isinf(b) & (a == b), 0.0, d)   # the same infinity: no difference
+    d = np.where(np.isinf(a) & np.isinf(b) & (a == b), 0.0, d)  # the same infinity: no difference
     return float(np.nanmax(d)) if len(d) else 0.0
 
 
@@ -116,7 +120,8 @@ def compare(table: Lifespan, replay: Lifespan, n_rows: int | None = None, notes=
     m = min(len(t), len(r))
     diff = {c: _diffs(t[c].to_numpy(float)[:m], r[c].to_numpy(float)[:m]) for c in cols}
     identical = same_rows and all(
-        np.array_equal(t[c].to_numpy(float), r[c].to_numpy(float), equal_nan=True) for c in cols)
+        np.array_equal(t[c].to_numpy(float), r[c].to_numpy(float), equal_nan=True) for c in cols
+    )
     if identical and table.layout != "original":
         verdict = "identical"
     elif same_rows and all(d <= (NOISE_ACC_PP if c.endswith("acc") else NOISE_LOSS) for c, d in diff.items()):
@@ -140,8 +145,10 @@ def _notes(life: Lifespan, data, dev, threads: int | None) -> list[str]:
     meta, recorded = life.meta, life.train.device
     here = "cpu" if dev.type == "cpu" else f"cuda:{dev.index}"
     if recorded.split(":")[0] != dev.type:
-        notes.append(f"the table was trained on {recorded}, the replay on {here}: expect small "
-                     "floating-point differences")
+        notes.append(
+            f"the table was trained on {recorded}, the replay on {here}: expect small "
+            "floating-point differences"
+        )
     elif dev.type == "cuda" and not life.train.deterministic:
         notes.append("GPU run without deterministic algorithms: the replay may differ slightly")
     if meta.get("torch_version") not in (None, torch.__version__):
@@ -149,8 +156,10 @@ def _notes(life: Lifespan, data, dev, threads: int | None) -> list[str]:
     if meta.get("nnlife_version") not in (None, __version__):
         notes.append(f"nnlife {meta['nnlife_version']} made the table, {__version__} the replay")
     if dev.type == "cpu" and threads is None:
-        notes.append("the table does not record torch_threads; the replay used "
-                     f"{torch.get_num_threads()} (CPU sums may be ordered differently)")
+        notes.append(
+            "the table does not record torch_threads; the replay used "
+            f"{torch.get_num_threads()} (CPU sums may be ordered differently)"
+        )
     files = ";".join(f"{k}={v}" for k, v in sorted(data.files.items()))
     if "dataset_files" not in meta:
         notes.append("the table does not record the dataset file checksums")
@@ -164,8 +173,16 @@ def _notes(life: Lifespan, data, dev, threads: int | None) -> list[str]:
     return notes
 
 
-def reproduce(path, device="auto", epochs: float | None = None, *, data_root=None, save: bool = True,
-              replay_path=None, progress=None) -> Comparison:
+def reproduce(
+    path,
+    device="auto",
+    epochs: float | None = None,
+    *,
+    data_root=None,
+    save: bool = True,
+    replay_path=None,
+    progress=None,
+) -> Comparison:
     """Rebuild and retrain the lifespan of the table at ``path`` from the table alone; compare.
 
     device: "auto", "cpu", "cuda" or "cuda:N" for the replay.
@@ -181,8 +198,8 @@ def reproduce(path, device="auto", epochs: float | None = None, *, data_root=Non
     """
     import torch
 
-    from .data import load_dataset
     from ..table import Lifespan, read_lifespan, write_lifespan
+    from .data import load_dataset
     from .device import resolve_device
     from .train import train_lifespan
 
@@ -192,29 +209,56 @@ def reproduce(path, device="auto", epochs: float | None = None, *, data_root=Non
     n_rows = None
     if epochs is not None:
         k = 1 / train.eval_interval
-        if (isinstance(epochs, bool) or not isinstance(epochs, (int, float)) or not 0 < epochs <= train.epochs
-                or abs(epochs * k - round(epochs * k)) > 1e-9):
-            raise ParameterError(f"epochs must be a multiple of the table's eval_interval "
-                                 f"{train.eval_interval} in (0, {train.epochs}], got {epochs!r}")
+        if (
+            isinstance(epochs, bool)
+            or not isinstance(epochs, (int, float))
+            or not 0 < epochs <= train.epochs
+            or abs(epochs * k - round(epochs * k)) > 1e-9
+        ):
+            raise ParameterError(
+                f"epochs must be a multiple of the table's eval_interval "
+                f"{train.eval_interval} in (0, {train.epochs}], got {epochs!r}"
+            )
         n_rows = round(epochs * k)
     dev = resolve_device(device)
-    data = load_dataset(train.dataset, root=data_root, train_size=train.train_size, val_size=train.val_size,
-                        seed=train.subset_seed, val_source=train.val_source)
+    data = load_dataset(
+        train.dataset,
+        root=data_root,
+        train_size=train.train_size,
+        val_size=train.val_size,
+        seed=train.subset_seed,
+        val_source=train.val_source,
+    )
     threads = life.meta.get("torch_threads")
     threads = int(threads) if threads and threads.isdigit() else None
     notes = _notes(life, data, dev, threads)
 
     before = torch.get_num_threads()
     if dev.type == "cpu" and threads:
-        torch.set_num_threads(threads)   # CPU sums split across threads: the same count, the same sums
+        torch.set_num_threads(threads)  # CPU sums split across threads: the same count, the same sums
     try:
-        replay = train_lifespan(life.net, train, data, device=dev, progress=progress, id=life.id,
-                                meta={"replay_of": life.id}, until_epoch=epochs)
+        replay = train_lifespan(
+            life.net,
+            train,
+            data,
+            device=dev,
+            progress=progress,
+            id=life.id,
+            meta={"replay_of": life.id},
+            until_epoch=epochs,
+        )
     finally:
         torch.set_num_threads(before)
-    if epochs is not None:   # a table of what was replayed: planned = replayed epochs
-        replay = Lifespan(id=replay.id, net=replay.net, train=replay.train.replace(epochs=epochs),
-                          curve=replay.curve, status=replay.status, meta=replay.meta, layout="nnlife")
+    if epochs is not None:  # a table of what was replayed: planned = replayed epochs
+        replay = Lifespan(
+            id=replay.id,
+            net=replay.net,
+            train=replay.train.replace(epochs=epochs),
+            curve=replay.curve,
+            status=replay.status,
+            meta=replay.meta,
+            layout="nnlife",
+        )
     curves, diff, verdict = compare(life, replay, n_rows)
 
     written = None
@@ -224,8 +268,16 @@ def reproduce(path, device="auto", epochs: float | None = None, *, data_root=Non
             written = write_lifespan(replay, target, layout="nnlife", overwrite=True)
         except OSError as e:
             notes.append(f"the replay was not saved: {target} cannot be written ({e.strerror or e})")
-    return Comparison(table=life, replay=replay, curves=curves, max_abs_diff=diff, verdict=verdict,
-                      thresholds=dict(THRESHOLDS), notes=tuple(notes), replay_path=written)
+    return Comparison(
+        table=life,
+        replay=replay,
+        curves=curves,
+        max_abs_diff=diff,
+        verdict=verdict,
+        thresholds=dict(THRESHOLDS),
+        notes=tuple(notes),
+        replay_path=written,
+    )
 
 
 __all__ = ["reproduce", "compare", "Comparison", "VERDICTS", "THRESHOLDS", "ORIGINAL_UNKNOWNS"]

@@ -3,6 +3,7 @@
 Layer by layer, the sampler draws each window only from the sizes that still fit the current
 feature map, so every sample is valid for the dataset's input size (no rejection loop).
 """
+
 from __future__ import annotations
 
 import math
@@ -26,8 +27,9 @@ def _maybe_zero(rng, zero_prob: float, draw) -> float:
     return 0.0 if rng.random() < zero_prob else draw()
 
 
-def sample(space="paper", dataset: str = "CIFAR100", seed: int | np.random.Generator = 0,
-           **train_fields) -> tuple[NetSpec, TrainSpec]:
+def sample(
+    space="paper", dataset: str = "CIFAR100", seed: int | np.random.Generator = 0, **train_fields
+) -> tuple[NetSpec, TrainSpec]:
     """Draw one network and its training from ``space`` for ``dataset``.
 
     ``seed``: an int or a numpy Generator; the same seed gives the same result. The TrainSpec's
@@ -64,16 +66,23 @@ def sample(space="paper", dataset: str = "CIFAR100", seed: int | np.random.Gener
     n_fc = _int(rng, *space.fc_layers)
     hidden = [_int(rng, *space.fc_units) for _ in range(n_fc - 1)]
     flags = [fc_rate > 0 and rng.random() < space.dropout_layer_prob for _ in hidden]
-    net = NetSpec(input_shape=(c, h, w), conv=tuple(layers), fc=tuple(hidden) + (N_CLASSES[dataset],),
-                  fc_dropout=tuple(flags), conv_dropout_rate=conv_rate, fc_dropout_rate=fc_rate)
+    net = NetSpec(
+        input_shape=(c, h, w),
+        conv=tuple(layers),
+        fc=tuple(hidden) + (N_CLASSES[dataset],),
+        fc_dropout=tuple(flags),
+        conv_dropout_rate=conv_rate,
+        fc_dropout_rate=fc_rate,
+    )
     train = TrainSpec(
         dataset=dataset,
         batch_size=_int(rng, *space.batch_size),
         learning_rate=_log_uniform(rng, *space.learning_rate),
         momentum=_maybe_zero(rng, space.momentum_zero_prob, lambda: _log_uniform(rng, *space.momentum)),
         dampening=_maybe_zero(rng, space.dampening_zero_prob, lambda: float(rng.uniform(*space.dampening))),
-        weight_decay=_maybe_zero(rng, space.weight_decay_zero_prob,
-                                 lambda: _log_uniform(rng, *space.weight_decay)),
+        weight_decay=_maybe_zero(
+            rng, space.weight_decay_zero_prob, lambda: _log_uniform(rng, *space.weight_decay)
+        ),
         seed=int(rng.integers(0, 2**32)),
     )
     if train_fields:

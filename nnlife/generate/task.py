@@ -8,10 +8,11 @@ be read, or holds another network or training, is moved aside to ``<id>.txt.brok
 (nothing written is ever deleted) and trained again. With ``checkpoint_every`` an interrupted
 lifespan resumes from ``checkpoints/<id>.pt``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import TableError
@@ -35,11 +36,12 @@ def finished(job: LifespanJob):
     try:
         life = read_lifespan(path)
         planned_train = TrainSpec.from_dict(job.train)
-        if (life.net.canonical() != NetSpec.from_dict(job.net).canonical()
-                or life.train.replace(device="cpu") != planned_train.replace(device="cpu")):
+        if life.net.canonical() != NetSpec.from_dict(job.net).canonical() or life.train.replace(
+            device="cpu"
+        ) != planned_train.replace(device="cpu"):
             raise TableError(f"{path}: holds another network or training than planned")
     except TableError:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path.rename(path.with_name(f"{path.name}.broken-{stamp}"))
         return None
     return life
@@ -48,31 +50,49 @@ def finished(job: LifespanJob):
 def summary(job: LifespanJob, life, trained: bool) -> dict:
     """The row of ``generate_batch``'s result for a lifespan that has its table."""
     curve = life.curve
-    return {"id": job.id, "network_index": job.network_index, "seed_index": job.seed_index,
-            "seed": job.train["seed"], "net_id": life.net.id, "path": job.path,
-            "status": life.status, "rows": len(curve),
-            "final_val_acc": float(curve["val_acc"].iloc[-1]) if len(curve) else float("nan"),
-            "elapsed_s": float(curve["elapsed_s"].iloc[-1]) if len(curve) else float("nan"),
-            "trained": trained, "error": ""}
+    return {
+        "id": job.id,
+        "network_index": job.network_index,
+        "seed_index": job.seed_index,
+        "seed": job.train["seed"],
+        "net_id": life.net.id,
+        "path": job.path,
+        "status": life.status,
+        "rows": len(curve),
+        "final_val_acc": float(curve["val_acc"].iloc[-1]) if len(curve) else float("nan"),
+        "elapsed_s": float(curve["elapsed_s"].iloc[-1]) if len(curve) else float("nan"),
+        "trained": trained,
+        "error": "",
+    }
 
 
 def failed_summary(job: LifespanJob, error: BaseException) -> dict:
     """The row of ``generate_batch``'s result for a lifespan whose task failed (no table)."""
-    return {"id": job.id, "network_index": job.network_index, "seed_index": job.seed_index,
-            "seed": job.train["seed"], "net_id": job.id.rsplit("-s", 1)[0], "path": job.path,
-            "status": "failed", "rows": 0, "final_val_acc": float("nan"), "elapsed_s": float("nan"),
-            "trained": False, "error": f"{type(error).__name__}: {error}"}
+    return {
+        "id": job.id,
+        "network_index": job.network_index,
+        "seed_index": job.seed_index,
+        "seed": job.train["seed"],
+        "net_id": job.id.rsplit("-s", 1)[0],
+        "path": job.path,
+        "status": "failed",
+        "rows": 0,
+        "final_val_acc": float("nan"),
+        "elapsed_s": float("nan"),
+        "trained": False,
+        "error": f"{type(error).__name__}: {error}",
+    }
 
 
 @dataclass(frozen=True)
 class TaskOptions:
     """How every task of one run trains (the same for all lifespans of the run)."""
 
-    device: str = "auto"                  # "auto", "cpu", "cuda", "cuda:N"
-    torch_threads: int | None = None      # torch.set_num_threads in the worker; None: leave it
-    save_weights: bool = False            # write <id>.weights.pt beside the table
+    device: str = "auto"  # "auto", "cpu", "cuda", "cuda:N"
+    torch_threads: int | None = None  # torch.set_num_threads in the worker; None: leave it
+    save_weights: bool = False  # write <id>.weights.pt beside the table
     checkpoint_every: float | None = None  # epochs between checkpoints; None: none
-    data_root: str | None = None          # first folder to look for the dataset in
+    data_root: str | None = None  # first folder to look for the dataset in
 
 
 def run_job(job: LifespanJob, opts: TaskOptions) -> dict:
@@ -91,14 +111,27 @@ def run_job(job: LifespanJob, opts: TaskOptions) -> dict:
     if life is not None:
         return summary(job, life, trained=False)
     net, train = NetSpec.from_dict(job.net), TrainSpec.from_dict(job.train)
-    data = load_dataset(train.dataset, root=opts.data_root, train_size=train.train_size,
-                        val_size=train.val_size, seed=train.subset_seed, val_source=train.val_source)
+    data = load_dataset(
+        train.dataset,
+        root=opts.data_root,
+        train_size=train.train_size,
+        val_size=train.val_size,
+        seed=train.subset_seed,
+        val_source=train.val_source,
+    )
     path = Path(job.path)
     checkpoint = path.parent / CHECKPOINT_DIR / f"{job.id}.pt"
-    life = train_lifespan(net, train, data, device=opts.device, id=job.id, meta=job.meta,
-                          weights=path.with_name(job.id + WEIGHTS_SUFFIX) if opts.save_weights else None,
-                          checkpoint=checkpoint if opts.checkpoint_every else None,
-                          checkpoint_every=opts.checkpoint_every)
+    life = train_lifespan(
+        net,
+        train,
+        data,
+        device=opts.device,
+        id=job.id,
+        meta=job.meta,
+        weights=path.with_name(job.id + WEIGHTS_SUFFIX) if opts.save_weights else None,
+        checkpoint=checkpoint if opts.checkpoint_every else None,
+        checkpoint_every=opts.checkpoint_every,
+    )
     try:
         write_lifespan(life, path)
     except FileExistsError:  # another run of this task finished first: keep its table
@@ -108,5 +141,12 @@ def run_job(job: LifespanJob, opts: TaskOptions) -> dict:
     return summary(job, life, trained=True)
 
 
-__all__ = ["TaskOptions", "run_job", "finished", "summary", "failed_summary", "CHECKPOINT_DIR",
-           "WEIGHTS_SUFFIX"]
+__all__ = [
+    "TaskOptions",
+    "run_job",
+    "finished",
+    "summary",
+    "failed_summary",
+    "CHECKPOINT_DIR",
+    "WEIGHTS_SUFFIX",
+]

@@ -44,16 +44,17 @@ boundaries; a later call with the same arguments resumes from the file and gives
 losses and accuracies as a run that was never interrupted (``elapsed_s`` continues from the
 saved time). A checkpoint that belongs to another network or training spec is ignored.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import socket
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -67,10 +68,10 @@ from .device import device_label, device_name, resolve_device
 
 # Seed streams derived from TrainSpec.seed (SeedSequence([seed, stream, ...])).
 WEIGHTS_STREAM, ORDER_STREAM, DROPOUT_STREAM = 0, 1, 2
-EVAL_FLOATS = 2**26        # activation floats per validation forward pass (256 MiB in float32)
-EVAL_BATCH_MAX = 4096      # images per validation forward pass, at most
+EVAL_FLOATS = 2**26  # activation floats per validation forward pass (256 MiB in float32)
+EVAL_BATCH_MAX = 4096  # images per validation forward pass, at most
 
-Progress = Callable[[int, int, dict], None]   # (records done, records planned, the new row)
+Progress = Callable[[int, int, dict], None]  # (records done, records planned, the new row)
 
 
 # --- small helpers --------------------------------------------------------------------------------
@@ -92,7 +93,8 @@ def interval_bounds(n_train: int, batch_size: int, eval_interval: float) -> list
         raise ParameterError(
             f"{n_train} training images in batches of {batch_size} give {n_batches} batch(es) per "
             f"epoch, fewer than the {k} evaluation intervals of {eval_interval} epoch; use at least "
-            f"{k * batch_size} training images (train_size), or a longer eval_interval")
+            f"{k * batch_size} training images (train_size), or a longer eval_interval"
+        )
     return [math.ceil(j * n_batches / k) for j in range(k + 1)]
 
 
@@ -112,8 +114,10 @@ def check_data(train: TrainSpec, data) -> None:
     """Raise ParameterError unless ``data`` is the data ``train`` describes (dataset, subset
     sizes, subset seed, validation source), naming each mismatch and the fix."""
     if data.name != train.dataset:
-        raise ParameterError(f"the TrainSpec is for {train.dataset} but the data is {data.name}; "
-                             f"load {train.dataset} with nnlife.load_dataset")
+        raise ParameterError(
+            f"the TrainSpec is for {train.dataset} but the data is {data.name}; "
+            f"load {train.dataset} with nnlife.load_dataset"
+        )
     val_source = "train" if data.val_source == "train-holdout" else data.val_source
     wrong = []
     if train.val_source != val_source:
@@ -130,7 +134,8 @@ def check_data(train: TrainSpec, data) -> None:
         raise ParameterError(
             "the TrainSpec and the data disagree (" + "; ".join(wrong) + "): load the data with "
             "nnlife.load_dataset(train.dataset, train_size=train.train_size, val_size=train.val_size, "
-            "seed=train.subset_seed, val_source=train.val_source), or replace those TrainSpec fields")
+            "seed=train.subset_seed, val_source=train.val_source), or replace those TrainSpec fields"
+        )
 
 
 def provenance(dev, data) -> dict[str, str]:
@@ -142,13 +147,13 @@ def provenance(dev, data) -> dict[str, str]:
         "torch_version": torch.__version__,
         "device_name": device_name(dev),
         "host": socket.gethostname(),
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "dataset_files": ";".join(f"{k}={v}" for k, v in sorted(data.files.items())),
         "torch_threads": str(torch.get_num_threads()),
     }
 
 
-_ON_DEVICE: dict = {}   # (id(data), device) -> (data, tensors): each dataset is copied to a GPU once
+_ON_DEVICE: dict = {}  # (id(data), device) -> (data, tensors): each dataset is copied to a GPU once
 
 
 def _data_on(data, dev):
@@ -165,7 +170,7 @@ def _data_on(data, dev):
     scale, shift = (1 / (255 * std)).float(), (mean / std).float()
     tensors = tuple(t.to(dev) for t in (data.train_x, data.train_y, data.val_x, data.val_y, scale, shift))
     if dev.type != "cpu":
-        _ON_DEVICE.clear()   # keep one dataset per GPU process, not every one ever used
+        _ON_DEVICE.clear()  # keep one dataset per GPU process, not every one ever used
         _ON_DEVICE[key] = (data, tensors)
     return tensors
 
@@ -178,9 +183,12 @@ def _run_scope(dev, dropout_seed: int, deterministic: bool):
 
     devices = [dev.index] if dev.type == "cuda" else []
     cudnn = torch.backends.cudnn
-    saved = (torch.are_deterministic_algorithms_enabled(),
-             torch.is_deterministic_algorithms_warn_only_enabled(),
-             cudnn.benchmark, cudnn.allow_tf32)
+    saved = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        cudnn.benchmark,
+        cudnn.allow_tf32,
+    )
     with torch.random.fork_rng(devices=devices):
         torch.random.default_generator.manual_seed(dropout_seed)
         if dev.type == "cuda":
@@ -192,7 +200,7 @@ def _run_scope(dev, dropout_seed: int, deterministic: bool):
         try:
             torch.use_deterministic_algorithms(deterministic)
             cudnn.benchmark = dev.type == "cuda" and not deterministic
-            cudnn.allow_tf32 = False   # precision "fp32" means fp32, not TF32
+            cudnn.allow_tf32 = False  # precision "fp32" means fp32, not TF32
             yield
         finally:
             torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
@@ -219,10 +227,20 @@ def _evaluate(model, x, y, scale, shift, n_used: int, chunk: int) -> tuple[float
 
 
 # --- the training function ------------------------------------------------------------------------
-def train_lifespan(net: NetSpec, train: TrainSpec, data, device="auto", progress: Progress | None = None,
-                   *, id: str | None = None, meta: dict | None = None, weights=None,
-                   checkpoint=None, checkpoint_every: float | None = None,
-                   until_epoch: float | None = None) -> Lifespan:
+def train_lifespan(
+    net: NetSpec,
+    train: TrainSpec,
+    data,
+    device="auto",
+    progress: Progress | None = None,
+    *,
+    id: str | None = None,
+    meta: dict | None = None,
+    weights=None,
+    checkpoint=None,
+    checkpoint_every: float | None = None,
+    until_epoch: float | None = None,
+) -> Lifespan:
     """Train ``net`` as ``train`` says on ``data`` and return its ``Lifespan``.
 
     net, train: the network and its training (SGD with the spec's learning rate, momentum,
@@ -266,21 +284,27 @@ def train_lifespan(net: NetSpec, train: TrainSpec, data, device="auto", progress
     n_rows = train.n_records
     if until_epoch is not None:
         if not 0 < until_epoch <= train.epochs or abs(until_epoch * k - round(until_epoch * k)) > 1e-9:
-            raise ParameterError(f"until_epoch must be a multiple of {train.eval_interval} in "
-                                 f"(0, {train.epochs}], got {until_epoch!r}")
+            raise ParameterError(
+                f"until_epoch must be a multiple of {train.eval_interval} in "
+                f"(0, {train.epochs}], got {until_epoch!r}"
+            )
         n_rows = round(until_epoch * k)
     every = None
     if checkpoint is not None and checkpoint_every is not None:
         every = round(checkpoint_every * k)
         if every < 1 or abs(checkpoint_every * k - every) > 1e-9:
-            raise ParameterError(f"checkpoint_every must be a positive multiple of eval_interval "
-                                 f"{train.eval_interval} epochs, got {checkpoint_every!r}")
+            raise ParameterError(
+                f"checkpoint_every must be a positive multiple of eval_interval "
+                f"{train.eval_interval} epochs, got {checkpoint_every!r}"
+            )
         checkpoint = Path(checkpoint)
     n_val = len(data.val_y)
     n_val_used = (n_val // bs) * bs if train.drop_last_val else n_val
     if n_val_used < 1:
-        raise ParameterError(f"drop_last_val with batch size {bs} leaves none of the {n_val} "
-                             "validation images; use more validation images (val_size)")
+        raise ParameterError(
+            f"drop_last_val with batch size {bs} leaves none of the {n_val} "
+            "validation images; use more validation images (val_size)"
+        )
     x_tr, y_tr, x_val, y_val, scale, shift = _data_on(data, dev)
     chunk = eval_batch_size(net)
     table_id = id or f"{net.id}-s{train.seed}"
@@ -291,8 +315,13 @@ def train_lifespan(net: NetSpec, train: TrainSpec, data, device="auto", progress
     # --- model, optimiser, loss; the three seed streams -------------------------------------------
     weights_gen = torch.Generator().manual_seed(derive_seed(train.seed, WEIGHTS_STREAM))
     model = build(net, generator=weights_gen).to(dev)
-    opt = torch.optim.SGD(model.parameters(), lr=train.learning_rate, momentum=train.momentum,
-                          dampening=train.dampening, weight_decay=train.weight_decay)
+    opt = torch.optim.SGD(
+        model.parameters(),
+        lr=train.learning_rate,
+        momentum=train.momentum,
+        dampening=train.dampening,
+        weight_decay=train.weight_decay,
+    )
     loss_fn = nn.CrossEntropyLoss()
     total_steps = round(train.epochs * n_batches)
 
@@ -325,7 +354,7 @@ def train_lifespan(net: NetSpec, train: TrainSpec, data, device="auto", progress
                     step = epoch * n_batches + b
                     for group in opt.param_groups:
                         group["lr"] = train.learning_rate * 0.5 * (1 + math.cos(math.pi * step / total_steps))
-                idx = perm[b * bs:(b + 1) * bs]
+                idx = perm[b * bs : (b + 1) * bs]
                 x = x_tr[idx].float().mul_(scale).sub_(shift)
                 y = y_tr[idx]
                 out = model(x)
@@ -334,7 +363,7 @@ def train_lifespan(net: NetSpec, train: TrainSpec, data, device="auto", progress
                 loss.backward()
                 opt.step()
                 n = len(idx)
-                loss_sum += loss.detach().double() * n   # summed on the device: no sync per batch
+                loss_sum += loss.detach().double() * n  # summed on the device: no sync per batch
                 correct += (out.detach().argmax(1) == y).sum()
                 seen += n
 
@@ -342,9 +371,14 @@ def train_lifespan(net: NetSpec, train: TrainSpec, data, device="auto", progress
             train_loss = loss_sum.item() / seen
             train_acc = 100.0 * correct.item() / seen
             val_loss, val_acc = _evaluate(model, x_val, y_val, scale, shift, n_val_used, chunk)
-            row = {C.EPOCH: round((r + 1) / k, 9), C.TRAIN_LOSS: train_loss, C.TRAIN_ACC: train_acc,
-                   C.VAL_LOSS: val_loss, C.VAL_ACC: val_acc,
-                   C.ELAPSED_S: elapsed_before + time.perf_counter() - t0}
+            row = {
+                C.EPOCH: round((r + 1) / k, 9),
+                C.TRAIN_LOSS: train_loss,
+                C.TRAIN_ACC: train_acc,
+                C.VAL_LOSS: val_loss,
+                C.VAL_ACC: val_acc,
+                C.ELAPSED_S: elapsed_before + time.perf_counter() - t0,
+            }
             rows.append(row)
 
             # --- check: a non-finite loss ends the lifespan, kept and marked ----------------------
@@ -367,8 +401,7 @@ def train_lifespan(net: NetSpec, train: TrainSpec, data, device="auto", progress
         atomic_save({name: t.detach().cpu() for name, t in model.state_dict().items()}, weights)
         info["weights"] = weights.name
     curve = curve_frame(**{col: [row[col] for row in rows] for col in C.CURVE_COLUMNS})
-    return Lifespan(id=table_id, net=net, train=train, curve=curve, status=status, meta=info,
-                    layout="nnlife")
+    return Lifespan(id=table_id, net=net, train=train, curve=curve, status=status, meta=info, layout="nnlife")
 
 
 __all__ = ["train_lifespan", "derive_seed", "interval_bounds", "check_data", "eval_batch_size", "provenance"]

@@ -1,6 +1,7 @@
 """Figures of the curves: how they run per dataset, which families fit them, their shapes, and how
 well early prediction works (the figures of the curve-shapes report; see ``nnlife.report.style``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,9 +11,11 @@ from .. import columns as C
 from ..analyse.fitting import best_families, fitted_values
 from .style import CURVE_LABELS, SHAPE_COLUMN, datasets_in, empty, grid, log_ticks, need, palette, pyplot
 
+
 # --- the data at a glance -------------------------------------------------------------------------
-def plot_curves_by_dataset(curves: pd.DataFrame, metric: str = C.VAL_ACC, max_curves: int = 300,
-                           seed: int = 0):
+def plot_curves_by_dataset(
+    curves: pd.DataFrame, metric: str = C.VAL_ACC, max_curves: int = 300, seed: int = 0
+):
     """How the curves of each dataset run: one panel per dataset, every curve faint (at most
     ``max_curves``, a seeded sample) and the median over networks at each epoch bold.
 
@@ -30,7 +33,7 @@ def plot_curves_by_dataset(curves: pd.DataFrame, metric: str = C.VAL_ACC, max_cu
         sub = curves[curves["dataset"] == ds]
         ids = pd.unique(sub["id"])
         shown = ids if len(ids) <= max_curves else rng.choice(ids, max_curves, replace=False)
-        for cid, grp in sub[sub["id"].isin(shown)].groupby("id", sort=False):
+        for _, grp in sub[sub["id"].isin(shown)].groupby("id", sort=False):
             ax.plot(grp[C.EPOCH], grp[metric], color=colours[ds], alpha=0.15, lw=0.8)
         med = sub.groupby(C.EPOCH)[metric].median()
         ax.plot(med.index, med.to_numpy(), color="black", lw=2, label="median over networks")
@@ -54,9 +57,17 @@ def plot_family_wins(fits: pd.DataFrame, table: pd.DataFrame):
     best = best.merge(table[["id", "dataset"]], on="id", how="left")
     order = best["family"].value_counts().index.tolist()
     datasets = datasets_in(best)
-    sns.countplot(data=best, y="family", hue="dataset", order=order, hue_order=datasets,
-                  palette=palette(datasets), ax=ax)
+    sns.countplot(
+        data=best,
+        y="family",
+        hue="dataset",
+        order=order,
+        hue_order=datasets,
+        palette=palette(datasets),
+        ax=ax,
+    )
     import matplotlib.ticker as mt
+
     ax.xaxis.set_major_locator(mt.MaxNLocator(integer=True))
     ax.set_xlabel("curves it fits best (lowest AICc)")
     ax.set_ylabel("curve family")
@@ -78,20 +89,31 @@ def plot_fit_errors(fits: pd.DataFrame):
     ok["rmse"] = np.sqrt(ok["sse"].astype(float) / ok["n_points"].clip(lower=1).astype(float))
     order = ok.groupby("family")["rmse"].median().sort_values().index.tolist()
     # median and interquartile range per family (a box plot without the whiskers' clutter)
-    sns.pointplot(data=ok, y="family", x="rmse", order=order, estimator="median",
-                  errorbar=("pi", 50), linestyle="none", marker="o", color="0.25", ax=ax)
+    sns.pointplot(
+        data=ok,
+        y="family",
+        x="rmse",
+        order=order,
+        estimator="median",
+        errorbar=("pi", 50),
+        linestyle="none",
+        marker="o",
+        color="0.25",
+        ax=ax,
+    )
     ax.set_xscale("log")
     log_ticks(ax)
-    ax.set_xlabel("fit RMSE (validation accuracy, percentage points; log scale)\n"
-                  "dot: median over curves, bar: middle half")
+    ax.set_xlabel(
+        "fit RMSE (validation accuracy, percentage points; log scale)\n"
+        "dot: median over curves, bar: middle half"
+    )
     ax.set_ylabel("curve family")
     ax.set_title("Fit error per family (lower is better)")
     fig.tight_layout()
     return fig
 
 
-def plot_fit_examples(curves: pd.DataFrame, fits: pd.DataFrame, ids, metric: str = C.VAL_ACC,
-                      families=None):
+def plot_fit_examples(curves: pd.DataFrame, fits: pd.DataFrame, ids, metric: str = C.VAL_ACC, families=None):
     """Example curves with fitted families drawn over them: one panel per id; by default the
     winning family (lowest AICc) and PENGUIN's penguin3 when it was fitted."""
     need(curves, ("id", C.EPOCH, metric), "plot_fit_examples")
@@ -110,8 +132,12 @@ def plot_fit_examples(curves: pd.DataFrame, fits: pd.DataFrame, ids, metric: str
             row = fits[(fits["id"] == cid) & (fits["family"] == fam)]
             if row.empty or not bool(row["success"].iloc[0]):
                 continue
-            ax.plot(xs, fitted_values(row.iloc[0], xs), lw=2,
-                    label=f"{fam}{' (best AICc)' if fam == best.get(cid) else ''}")
+            ax.plot(
+                xs,
+                fitted_values(row.iloc[0], xs),
+                lw=2,
+                label=f"{fam}{' (best AICc)' if fam == best.get(cid) else ''}",
+            )
         ds = c["dataset"].iloc[0] if "dataset" in c.columns and len(c) else ""
         ax.set_title(f"{cid[:28]} ({ds})", fontsize=10)
         ax.set_xlabel(CURVE_LABELS[C.EPOCH])
@@ -134,8 +160,16 @@ def plot_shape_counts(table: pd.DataFrame, column: str = SHAPE_COLUMN):
     share = share.rename("share").reset_index()
     order = table[column].value_counts().index.tolist()
     datasets = datasets_in(table)
-    sns.barplot(data=share, y=column, x="share", hue="dataset", order=order, hue_order=datasets,
-                palette=palette(datasets), ax=ax)
+    sns.barplot(
+        data=share,
+        y=column,
+        x="share",
+        hue="dataset",
+        order=order,
+        hue_order=datasets,
+        palette=palette(datasets),
+        ax=ax,
+    )
     ax.set_xlabel("share of the dataset's networks (%)")
     ax.set_ylabel("shape class")
     ax.set_title("Shape classes per dataset")
@@ -144,8 +178,14 @@ def plot_shape_counts(table: pd.DataFrame, column: str = SHAPE_COLUMN):
     return fig
 
 
-def plot_shape_examples(curves: pd.DataFrame, table: pd.DataFrame, per_class: int = 4,
-                        column: str = SHAPE_COLUMN, metric: str = C.VAL_ACC, seed: int = 0):
+def plot_shape_examples(
+    curves: pd.DataFrame,
+    table: pd.DataFrame,
+    per_class: int = 4,
+    column: str = SHAPE_COLUMN,
+    metric: str = C.VAL_ACC,
+    seed: int = 0,
+):
     """What each shape class looks like: one panel per class with up to ``per_class`` of its
     curves (a seeded sample), coloured by dataset."""
     need(table, ("id", "dataset", column), "plot_shape_examples")
@@ -158,14 +198,22 @@ def plot_shape_examples(curves: pd.DataFrame, table: pd.DataFrame, per_class: in
     rng = np.random.default_rng(seed)
     for ax, cls in zip(axes, classes):
         members = table[table[column] == cls]
-        pick = members if len(members) <= per_class else members.iloc[
-            np.sort(rng.choice(len(members), per_class, replace=False))]
+        pick = (
+            members
+            if len(members) <= per_class
+            else members.iloc[np.sort(rng.choice(len(members), per_class, replace=False))]
+        )
         seen = set()
         for _, r in pick.iterrows():
             c = curves[curves["id"] == r["id"]]
             ds = r["dataset"]
-            ax.plot(c[C.EPOCH], c[metric], color=colours.get(ds, "0.3"), lw=1.3,
-                    label=ds if ds not in seen else None)
+            ax.plot(
+                c[C.EPOCH],
+                c[metric],
+                color=colours.get(ds, "0.3"),
+                lw=1.3,
+                label=ds if ds not in seen else None,
+            )
             seen.add(ds)
         ax.set_title(f"{cls} ({len(members)} networks)", fontsize=11)
         ax.set_xlabel(CURVE_LABELS[C.EPOCH])
@@ -188,18 +236,29 @@ def plot_prediction_benchmark(summary: pd.DataFrame, metric: str = "mae"):
     if summary.empty:
         return empty(fig, ax, f"no {metric} to show (too few networks or epochs before the cut-offs)")
     has_ds = "dataset" in summary.columns and summary["dataset"].nunique() > 1
-    sns.lineplot(data=summary, x="cutoff", y=metric, hue="method", style="dataset" if has_ds else None,
-                 marker="o", ax=ax)
+    sns.lineplot(
+        data=summary,
+        x="cutoff",
+        y=metric,
+        hue="method",
+        style="dataset" if has_ds else None,
+        marker="o",
+        ax=ax,
+    )
     cuts = sorted(summary["cutoff"].unique())
-    if "n" in summary.columns:   # networks predicted at each cut-off (runs shorter drop out)
+    if "n" in summary.columns:  # networks predicted at each cut-off (runs shorter drop out)
         n_at = summary.groupby("cutoff")["n"].max()
         ax.set_xticks(cuts, [f"{c:g}\n(n={int(n_at[c])})" for c in cuts])
     else:
         ax.set_xticks(cuts, [f"{c:g}" for c in cuts])
     ax.set_xlabel("epochs observed before predicting (cut-off; n: networks predicted)")
-    ylabels = {"mae": "mean absolute error (points)", "rmse": "RMSE (points)",
-               "median_ae": "median absolute error (points)", "bias": "bias, predicted - true (points)",
-               "spearman": "Spearman rho, predicted vs. true"}
+    ylabels = {
+        "mae": "mean absolute error (points)",
+        "rmse": "RMSE (points)",
+        "median_ae": "median absolute error (points)",
+        "bias": "bias, predicted - true (points)",
+        "spearman": "Spearman rho, predicted vs. true",
+    }
     titles = {"spearman": "Does early prediction rank the networks right?"}
     ax.set_ylabel(ylabels.get(metric, metric))
     ax.set_title(titles.get(metric, "Early prediction of final validation accuracy"))
@@ -208,5 +267,12 @@ def plot_prediction_benchmark(summary: pd.DataFrame, metric: str = "mae"):
     return fig
 
 
-__all__ = ["plot_curves_by_dataset", "plot_family_wins", "plot_fit_errors",
-           "plot_fit_examples", "plot_shape_counts", "plot_shape_examples", "plot_prediction_benchmark"]
+__all__ = [
+    "plot_curves_by_dataset",
+    "plot_family_wins",
+    "plot_fit_errors",
+    "plot_fit_examples",
+    "plot_shape_counts",
+    "plot_shape_examples",
+    "plot_prediction_benchmark",
+]

@@ -1,5 +1,6 @@
 """The interactive explorer for JupyterLab (ipywidgets): pick a dataset, a shape class and a
 network; see its curves, fitted families, structure and replay."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -10,8 +11,13 @@ from ..analyse.structure import describe_network
 from .lifespan import plot_network
 from .style import SHAPE_COLUMN, datasets_in, pyplot
 
-def explorer(table: pd.DataFrame, curves: pd.DataFrame, families=("penguin3", "pow3", "exp4", "mmf4"),
-             shape_column: str = SHAPE_COLUMN):
+
+def explorer(
+    table: pd.DataFrame,
+    curves: pd.DataFrame,
+    families=("penguin3", "pow3", "exp4", "mmf4"),
+    shape_column: str = SHAPE_COLUMN,
+):
     """An ipywidgets explorer for JupyterLab: pick a dataset, a shape class and a network and see
     its curves, the families in ``families`` fitted to its validation accuracy (on demand, the
     best by AICc drawn) and its structure. Returns the widget (display it as the cell's value)."""
@@ -44,8 +50,9 @@ def explorer(table: pd.DataFrame, curves: pd.DataFrame, families=("penguin3", "p
         sel = members()
         key = "final_val_acc" if "final_val_acc" in sel.columns else "id"
         sel = sel.sort_values(key, ascending=False)
-        net_box.options = [(f"{r['id']}  ({r[key]:.1f} %)" if key != "id" else r["id"], r["id"])
-                           for _, r in sel.iterrows()]
+        net_box.options = [
+            (f"{r['id']}  ({r[key]:.1f} %)" if key != "id" else r["id"], r["id"]) for _, r in sel.iterrows()
+        ]
         if len(sel):
             net_box.value = sel["id"].iloc[0]
 
@@ -59,11 +66,30 @@ def explorer(table: pd.DataFrame, curves: pd.DataFrame, families=("penguin3", "p
         with out:
             fig = plot_network(curves, nid, fitted.get(nid))
             plt.show(fig)
-            cols = [c for c in ("dataset", shape_column, "final_val_acc", "best_val_acc", "n_conv",
-                                "n_hidden_fc", "n_params", "flops_per_image", "receptive_field",
-                                "final_size", "n_pool", "n_conv_dropout", "batch_size",
-                                "learning_rate", "momentum", "weight_decay", "architecture", "path")
-                    if c in table.columns]
+            cols = [
+                c
+                for c in (
+                    "dataset",
+                    shape_column,
+                    "final_val_acc",
+                    "best_val_acc",
+                    "n_conv",
+                    "n_hidden_fc",
+                    "n_params",
+                    "flops_per_image",
+                    "receptive_field",
+                    "final_size",
+                    "n_pool",
+                    "n_conv_dropout",
+                    "batch_size",
+                    "learning_rate",
+                    "momentum",
+                    "weight_decay",
+                    "architecture",
+                    "path",
+                )
+                if c in table.columns
+            ]
             display(describe_network(table[["id"] + cols], nid).loc[cols])
             if nid in fitted:
                 display(fitted[nid][["family", "sse", "aicc", "success"]].sort_values("aicc"))
@@ -74,7 +100,7 @@ def explorer(table: pd.DataFrame, curves: pd.DataFrame, families=("penguin3", "p
     ds_box.observe(on_dataset, names="value")
     shape_box.observe(on_shape, names="value")
     net_box.observe(show, names="value")
-    on_dataset()   # fills the boxes; choosing the first network draws it
+    on_dataset()  # fills the boxes; choosing the first network draws it
     return w.VBox([w.HBox([ds_box, shape_box]), net_box, out])
 
 

@@ -1,6 +1,7 @@
 """Figures of single lifespans: one network's curves (the explorer), a batch's curves, and a table
 against its replay (``nnlife reproduce``). They read tables; they never train.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,6 +14,7 @@ from ..analyse.fitting import best_families, fitted_values
 from ..errors import ParameterError, TableError
 from ..table import Lifespan, read_lifespan
 from .style import CURVE_LABELS, empty, pyplot
+
 
 def plot_network(curves: pd.DataFrame, network_id: str, fits: pd.DataFrame | None = None):
     """One network's lifespan: accuracy (left) and loss (right) over epochs, training and
@@ -32,8 +34,14 @@ def plot_network(curves: pd.DataFrame, network_id: str, fits: pd.DataFrame | Non
             fam = best["family"].iloc[0]
             row = fits[(fits["id"] == network_id) & (fits["family"] == fam)].iloc[0]
             grid = np.linspace(float(c[C.EPOCH].min()), float(c[C.EPOCH].max()), 200)
-            ax1.plot(grid, fitted_values(row, grid), lw=2, color="black", alpha=0.7,
-                     label=f"fit: {fam} (best AICc)")
+            ax1.plot(
+                grid,
+                fitted_values(row, grid),
+                lw=2,
+                color="black",
+                alpha=0.7,
+                label=f"fit: {fam} (best AICc)",
+            )
     ax1.set_xlabel(CURVE_LABELS[C.EPOCH])
     ax1.set_ylabel("accuracy (%)")
     ax1.set_title("Accuracy")

@@ -2,6 +2,7 @@
 
 An analysis notebook is parameters, ``cat = open_analysis(data, datasets, out)``, then figures.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,8 +27,12 @@ def open_analysis(data, datasets=(), out="reports") -> Catalog:
         from IPython.display import Markdown, display
     except ImportError:  # not in IPython: nothing to show
         return cat
-    display(Markdown(f"**{len(cat)} lifespans** from {len(data)} data path(s); "
-                     f"**{len(cat.broken)}** broken table(s) left out."))
+    display(
+        Markdown(
+            f"**{len(cat)} lifespans** from {len(data)} data path(s); "
+            f"**{len(cat.broken)}** broken table(s) left out."
+        )
+    )
     return cat
 
 

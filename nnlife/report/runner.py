@@ -12,6 +12,7 @@ The notebooks get three parameters (see their parameters cells): ``data`` (absol
 once here first, so a bad path fails fast with one clear message and the notebooks read it from
 the cache.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,9 +25,9 @@ from pathlib import Path
 from ..atomic import atomic_write
 from ..errors import NnlifeError, ParameterError
 
-NOTEBOOKS = ("02-curve-shapes", "03-structure-vs-fitness")   # the analysis notebooks, in order
-EXPLORER = "04-explore"                                      # interactive: run in JupyterLab
-KERNEL = "python3"                                           # the Jupyter kernel that runs them
+NOTEBOOKS = ("02-curve-shapes", "03-structure-vs-fitness")  # the analysis notebooks, in order
+EXPLORER = "04-explore"  # interactive: run in JupyterLab
+KERNEL = "python3"  # the Jupyter kernel that runs them
 
 # nbconvert's lab template without the scripts it loads from CDNs (self-contained pages)
 _TEMPLATE = """{%- extends 'index.html.j2' -%}
@@ -61,20 +62,24 @@ def notebook_dir() -> Path:
     """
     d = Path(str(resources.files("nnlife.report") / "notebooks"))
     if not d.is_dir():
-        raise ParameterError(f"nnlife's notebooks are not at {d}: reinstall nnlife with its package "
-                             "data (pip install .), or pass notebooks_from")
+        raise ParameterError(
+            f"nnlife's notebooks are not at {d}: reinstall nnlife with its package "
+            "data (pip install .), or pass notebooks_from"
+        )
     return d
 
 
 def notebook_parameters(path) -> dict:
     """The parameters a notebook declares in its parameters cell: name -> (type, default, help)."""
     import papermill as pm
+
     found = pm.inspect_notebook(str(path))
     return {k: (v.get("inferred_type_name"), v.get("default"), v.get("help")) for k, v in found.items()}
 
 
-def execute_notebook(src, dst, parameters: dict, kernel_name: str = KERNEL, cwd=None,
-                     timeout_s: float | None = None) -> Path:
+def execute_notebook(
+    src, dst, parameters: dict, kernel_name: str = KERNEL, cwd=None, timeout_s: float | None = None
+) -> Path:
     """Run the notebook ``src`` with papermill, injecting ``parameters``; write it to ``dst``.
 
     cwd: working directory of the kernel (default: this process's). timeout_s: per cell.
@@ -88,17 +93,29 @@ def execute_notebook(src, dst, parameters: dict, kernel_name: str = KERNEL, cwd=
     sockets = tempfile.mkdtemp(prefix="nnlife-kernel-") if os.name == "posix" else None
     engine = {"kernel_manager_class": _ipc_kernel_manager(sockets)} if sockets else {}
     try:
-        pm.execute_notebook(str(src), str(dst), parameters=parameters, kernel_name=kernel_name,
-                            cwd=str(cwd or os.getcwd()), progress_bar=False, log_output=False,
-                            execution_timeout=timeout_s, **engine)
+        pm.execute_notebook(
+            str(src),
+            str(dst),
+            parameters=parameters,
+            kernel_name=kernel_name,
+            cwd=str(cwd or os.getcwd()),
+            progress_bar=False,
+            log_output=False,
+            execution_timeout=timeout_s,
+            **engine,
+        )
     except PapermillExecutionError as e:
-        raise ReportError(f"notebook {src.name} failed in cell {e.exec_count}: {e.ename}: "
-                          f"{e.evalue}; the executed notebook with the traceback is {dst}") from None
+        raise ReportError(
+            f"notebook {src.name} failed in cell {e.exec_count}: {e.ename}: "
+            f"{e.evalue}; the executed notebook with the traceback is {dst}"
+        ) from None
     except Exception as e:  # a kernel that will not start, a missing kernel spec, ...
         if type(e).__name__ == "NoSuchKernel":
-            raise ReportError(f"no Jupyter kernel named {kernel_name!r}: register one with "
-                              f"{sys.executable} -m ipykernel install --sys-prefix --name "
-                              f"{kernel_name} (make venv does)") from None
+            raise ReportError(
+                f"no Jupyter kernel named {kernel_name!r}: register one with "
+                f"{sys.executable} -m ipykernel install --sys-prefix --name "
+                f"{kernel_name} (make venv does)"
+            ) from None
         raise
     finally:
         if sockets:
@@ -137,9 +154,13 @@ def to_html(notebook, html=None, title: str | None = None) -> Path:
     if title:
         nb.metadata["title"] = title
     _alt_texts(nb)
-    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True,
-                            extra_loaders=[DictLoader({_TEMPLATE_NAME: _TEMPLATE})])
+    exporter = HTMLExporter(
+        template_name="lab",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        extra_loaders=[DictLoader({_TEMPLATE_NAME: _TEMPLATE})],
+    )
     exporter.template_file = _TEMPLATE_NAME
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
     return atomic_write(html, body)
@@ -164,6 +185,7 @@ def _alt_texts(nb) -> None:
 def _title(nb_path: Path) -> str:
     """The notebook's first markdown heading, for the page title."""
     import nbformat
+
     nb = nbformat.read(nb_path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -173,9 +195,17 @@ def _title(nb_path: Path) -> str:
     return nb_path.stem
 
 
-def render_reports(data, out_dir="reports", notebooks=NOTEBOOKS, datasets=(), parameters=None,
-                   notebooks_from=None, kernel_name: str = KERNEL, log=None,
-                   parallel: int | None = None) -> list[Path]:
+def render_reports(
+    data,
+    out_dir="reports",
+    notebooks=NOTEBOOKS,
+    datasets=(),
+    parameters=None,
+    notebooks_from=None,
+    kernel_name: str = KERNEL,
+    log=None,
+    parallel: int | None = None,
+) -> list[Path]:
     """Execute the analysis notebooks on ``data`` and render each as HTML in ``out_dir``.
 
     data: table files, folders of tables or globs (a list, or one path), in either layout.
@@ -205,11 +235,14 @@ def render_reports(data, out_dir="reports", notebooks=NOTEBOOKS, datasets=(), pa
         for b in cat.broken:
             log(f"  broken: {b.message}")
     if len(cat) == 0:
-        raise ParameterError(f"no readable table in {paths}: every table is broken "
-                             f"({cat.broken[0].message} ...)")
+        raise ParameterError(
+            f"no readable table in {paths}: every table is broken ({cat.broken[0].message} ...)"
+        )
     if datasets and len(cat.select(datasets)) == 0:
-        raise ParameterError(f"no lifespans of {list(datasets)} in {paths}; the data holds "
-                             f"{sorted(cat.table['dataset'].unique())}")
+        raise ParameterError(
+            f"no lifespans of {list(datasets)} in {paths}; the data holds "
+            f"{sorted(cat.table['dataset'].unique())}"
+        )
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     src_dir = Path(notebooks_from) if notebooks_from else notebook_dir()
@@ -219,16 +252,19 @@ def render_reports(data, out_dir="reports", notebooks=NOTEBOOKS, datasets=(), pa
     for name in notebooks:
         src = src_dir / f"{name}.ipynb"
         if not src.exists():
-            raise ParameterError(f"no notebook {src}; known: "
-                                 f"{sorted(p.stem for p in src_dir.glob('*.ipynb'))}")
+            raise ParameterError(
+                f"no notebook {src}; known: {sorted(p.stem for p in src_dir.glob('*.ipynb'))}"
+            )
         declared = set(notebook_parameters(src))
-        mine = {k: v for k, v in extra.items() if k in declared}   # each notebook its own
+        mine = {k: v for k, v in extra.items() if k in declared}  # each notebook its own
         used |= set(mine)
         jobs.append((name, src, {**common, **mine}))
     unknown = set(extra) - used
     if unknown:
-        raise ParameterError(f"no notebook among {list(notebooks)} has the parameter(s) "
-                             f"{sorted(unknown)}; see `papermill --help-notebook NOTEBOOK`")
+        raise ParameterError(
+            f"no notebook among {list(notebooks)} has the parameter(s) "
+            f"{sorted(unknown)}; see `papermill --help-notebook NOTEBOOK`"
+        )
 
     def run(job):
         name, src, params = job
@@ -245,10 +281,20 @@ def render_reports(data, out_dir="reports", notebooks=NOTEBOOKS, datasets=(), pa
     if workers == 1:
         return [run(job) for job in jobs]
     from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         written = list(pool.map(run, jobs))
     return written
 
 
-__all__ = ["NOTEBOOKS", "EXPLORER", "KERNEL", "ReportError", "notebook_dir", "notebook_parameters",
-           "execute_notebook", "to_html", "render_reports"]
+__all__ = [
+    "NOTEBOOKS",
+    "EXPLORER",
+    "KERNEL",
+    "ReportError",
+    "notebook_dir",
+    "notebook_parameters",
+    "execute_notebook",
+    "to_html",
+    "render_reports",
+]

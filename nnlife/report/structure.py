@@ -1,13 +1,25 @@
 """Figures of structure against fitness: the fitness distribution, feature distributions, the
 correlation heatmap, and one feature against fitness (the figures of the structure report; see ``nnlife.report.style``).
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
 from ..analyse.structure import correlation_matrix, label
-from .style import DISTRIBUTION_FEATURES, LOG_FEATURES, datasets_in, empty, grid, log_ticks, need, palette, pyplot
+from .style import (
+    DISTRIBUTION_FEATURES,
+    LOG_FEATURES,
+    datasets_in,
+    empty,
+    grid,
+    log_ticks,
+    need,
+    palette,
+    pyplot,
+)
+
 
 def plot_fitness_distribution(table: pd.DataFrame, target: str = "final_val_acc"):
     """Where the networks end up: histogram of ``target`` per dataset, chance level marked."""
@@ -24,8 +36,13 @@ def plot_fitness_distribution(table: pd.DataFrame, target: str = "final_val_acc"
         vals = vals[np.isfinite(vals)]
         sns.histplot(vals, ax=ax, color=colours[ds], bins=min(30, max(5, len(vals) // 3)))
         if "chance_acc" in sub.columns and target.endswith("acc"):
-            ax.axvline(float(sub["chance_acc"].iloc[0]), color="black", ls="--", lw=1.2,
-                       label="chance (100 / classes)")
+            ax.axvline(
+                float(sub["chance_acc"].iloc[0]),
+                color="black",
+                ls="--",
+                lw=1.2,
+                label="chance (100 / classes)",
+            )
             ax.legend(loc="best", fontsize=9)
         ax.set_title(f"{ds} ({len(vals)} networks)")
         ax.set_xlabel(label(target))
@@ -51,9 +68,21 @@ def plot_feature_distributions(table: pd.DataFrame, features=None, ncols: int = 
         ok = np.isfinite(vals)
         log = f in LOG_FEATURES and bool((vals[ok] > 0).all()) and vals[ok].nunique() > 1
         data = table[ok].assign(**{f: vals[ok]})
-        sns.histplot(data=data, x=f, hue="dataset", hue_order=datasets, palette=colours,
-                     element="step", fill=False, stat="count", common_norm=False, log_scale=log,
-                     bins=min(20, max(3, int(vals[ok].nunique()))), ax=ax, legend=(i == 0))
+        sns.histplot(
+            data=data,
+            x=f,
+            hue="dataset",
+            hue_order=datasets,
+            palette=colours,
+            element="step",
+            fill=False,
+            stat="count",
+            common_norm=False,
+            log_scale=log,
+            bins=min(20, max(3, int(vals[ok].nunique()))),
+            ax=ax,
+            legend=(i == 0),
+        )
         if log:
             log_ticks(ax)
         ax.set_xlabel(label(f) + (" (log scale)" if log else ""), fontsize=9)
@@ -63,15 +92,17 @@ def plot_feature_distributions(table: pd.DataFrame, features=None, ncols: int = 
     return fig
 
 
-def plot_correlation_heatmap(corr: pd.DataFrame, method: str = "spearman",
-                             target: str = "final_val_acc"):
+def plot_correlation_heatmap(corr: pd.DataFrame, method: str = "spearman", target: str = "final_val_acc"):
     """Which features go with fitness: rank correlation ``r`` of each feature with ``target``,
     per dataset and pooled (and the partial correlation controlling for the dataset when
     present); a star marks Benjamini-Hochberg significance."""
     plt, sns = pyplot()
     m = correlation_matrix(corr, method, target)
-    sig = corr[(corr["method"] == method) & (corr["target"] == target)].pivot(
-        index="feature", columns="scope", values="significant").reindex(index=m.index, columns=m.columns)
+    sig = (
+        corr[(corr["method"] == method) & (corr["target"] == target)]
+        .pivot(index="feature", columns="scope", values="significant")
+        .reindex(index=m.index, columns=m.columns)
+    )
     partial = corr[(corr["method"] == "partial_spearman") & (corr["target"] == target)]
     if method == "spearman" and not partial.empty:
         p = partial.set_index("feature")
@@ -79,30 +110,44 @@ def plot_correlation_heatmap(corr: pd.DataFrame, method: str = "spearman",
         m[col] = p["r"].reindex(m.index)
         sig[col] = p["significant"].reindex(m.index)
     import matplotlib as mpl
+
     values = m.astype(float).to_numpy()
     stars = sig.eq(True).to_numpy()
     fig, ax = plt.subplots(figsize=(2.6 + 1.5 * m.shape[1], 0.38 * m.shape[0] + 2.0))
     cmap = sns.color_palette("vlag", as_cmap=True).with_extremes(bad="0.92")
-    im = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=mpl.colors.Normalize(-1, 1),
-                   aspect="auto", interpolation="nearest")
+    im = ax.imshow(
+        np.ma.masked_invalid(values),
+        cmap=cmap,
+        norm=mpl.colors.Normalize(-1, 1),
+        aspect="auto",
+        interpolation="nearest",
+    )
     for (i, j), v in np.ndenumerate(values):
         if np.isfinite(v):
-            ax.text(j, i, f"{v:.2f}{'*' if stars[i, j] else ''}", ha="center", va="center",
-                    fontsize=8, color="white" if abs(v) > 0.6 else "black")
+            ax.text(
+                j,
+                i,
+                f"{v:.2f}{'*' if stars[i, j] else ''}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if abs(v) > 0.6 else "black",
+            )
     ax.set_xticks(range(m.shape[1]), [str(c) for c in m.columns], rotation=30, ha="right")
     ax.set_yticks(range(m.shape[0]), [label(f) for f in m.index])
     ax.grid(False)
     fig.colorbar(im, ax=ax, label=f"{method.replace('_', ' ')} r (grey: undefined)")
     ax.set_xlabel("networks included")
     ax.set_ylabel("feature")
-    ax.set_title(f"Rank correlation with {label(target)}\n(* significant after "
-                 "Benjamini-Hochberg, FDR 5 %)", fontsize=11)
+    ax.set_title(
+        f"Rank correlation with {label(target)}\n(* significant after Benjamini-Hochberg, FDR 5 %)",
+        fontsize=11,
+    )
     fig.tight_layout()
     return fig
 
 
-def plot_feature_vs_fitness(table: pd.DataFrame, feature: str, target: str = "final_val_acc",
-                            bins: int = 8):
+def plot_feature_vs_fitness(table: pd.DataFrame, feature: str, target: str = "final_val_acc", bins: int = 8):
     """One feature against fitness: every network as a dot, coloured by dataset, with the median
     of ``target`` in quantile bins of the feature as each dataset's trend line."""
     need(table, ("dataset", feature, target), "plot_feature_vs_fitness")
@@ -117,8 +162,17 @@ def plot_feature_vs_fitness(table: pd.DataFrame, feature: str, target: str = "fi
     datasets = datasets_in(data)
     colours = palette(datasets)
     log = feature in LOG_FEATURES and bool((data[feature] > 0).all()) and data[feature].nunique() > 1
-    sns.scatterplot(data=data, x=feature, y=target, hue="dataset", hue_order=datasets,
-                    palette=colours, alpha=0.6, s=22, ax=ax)
+    sns.scatterplot(
+        data=data,
+        x=feature,
+        y=target,
+        hue="dataset",
+        hue_order=datasets,
+        palette=colours,
+        alpha=0.6,
+        s=22,
+        ax=ax,
+    )
     for ds in datasets:
         sub = data[data["dataset"] == ds]
         if sub[feature].nunique() < 3:
@@ -137,4 +191,9 @@ def plot_feature_vs_fitness(table: pd.DataFrame, feature: str, target: str = "fi
     return fig
 
 
-__all__ = ["plot_fitness_distribution", "plot_feature_distributions", "plot_correlation_heatmap", "plot_feature_vs_fitness"]
+__all__ = [
+    "plot_fitness_distribution",
+    "plot_feature_distributions",
+    "plot_correlation_heatmap",
+    "plot_feature_vs_fitness",
+]

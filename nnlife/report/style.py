@@ -8,6 +8,7 @@ ipywidgets are imported when a function runs, so importing a figure module stays
 In a notebook, assign the result (``fig = plot_...(...)``): the inline backend shows the figure
 once at the end of the cell; a bare call would show it twice (once as the cell's value).
 """
+
 from __future__ import annotations
 
 import math
@@ -20,13 +21,35 @@ from ..errors import ParameterError
 
 DATASET_ORDER = tuple(sorted(NAMES))  # the order of datasets in every figure
 # The features whose distributions the structure report shows (the rest are in the heatmap).
-DISTRIBUTION_FEATURES = ("n_conv", "n_hidden_fc", "n_params", "flops_per_image", "receptive_field",
-                         "final_size", "n_pool", "n_conv_dropout", "batch_size", "learning_rate",
-                         "momentum", "weight_decay")
+DISTRIBUTION_FEATURES = (
+    "n_conv",
+    "n_hidden_fc",
+    "n_params",
+    "flops_per_image",
+    "receptive_field",
+    "final_size",
+    "n_pool",
+    "n_conv_dropout",
+    "batch_size",
+    "learning_rate",
+    "momentum",
+    "weight_decay",
+)
 # Features whose values span orders of magnitude: drawn on a log axis.
-LOG_FEATURES = {"n_params", "flops_per_image", "flat_features", "learning_rate", "weight_decay",
-                "momentum", "total_filters", "total_stride", "hidden_fc_units", "batch_size",
-                "receptive_field", "rf_fraction"}
+LOG_FEATURES = {
+    "n_params",
+    "flops_per_image",
+    "flat_features",
+    "learning_rate",
+    "weight_decay",
+    "momentum",
+    "total_filters",
+    "total_stride",
+    "hidden_fc_units",
+    "batch_size",
+    "receptive_field",
+    "rf_fraction",
+}
 CURVE_LABELS = {
     C.EPOCH: "epoch",
     C.VAL_ACC: "validation accuracy (%)",
@@ -35,7 +58,7 @@ CURVE_LABELS = {
     C.TRAIN_LOSS: "training loss (nats)",
     C.ELAPSED_S: "wall-clock time (s)",
 }
-SHAPE_COLUMN = "shape"   # the catalog's shape label column (nnlife.analyse.shapes)
+SHAPE_COLUMN = "shape"  # the catalog's shape label column (nnlife.analyse.shapes)
 _THEMED = []
 
 
@@ -43,10 +66,12 @@ def pyplot():
     """(pyplot, seaborn), with nnlife's theme set once per process."""
     import matplotlib.pyplot as plt
     import seaborn as sns
+
     if not _THEMED:
         sns.set_theme(style="whitegrid", context="notebook")
-        plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90, "axes.titleweight": "bold",
-                             "figure.autolayout": False})
+        plt.rcParams.update(
+            {"figure.dpi": 90, "savefig.dpi": 90, "axes.titleweight": "bold", "figure.autolayout": False}
+        )
         _THEMED.append(True)
     return plt, sns
 
@@ -54,6 +79,7 @@ def pyplot():
 def palette(datasets) -> dict:
     """One colour per dataset, the same in every figure (seaborn's default cycle)."""
     import seaborn as sns
+
     known = list(DATASET_ORDER) + sorted(set(datasets) - set(DATASET_ORDER))
     colours = sns.color_palette("deep", len(known))
     return {d: colours[i] for i, d in enumerate(known)}
@@ -76,13 +102,16 @@ def need(frame: pd.DataFrame, cols, what: str) -> None:
     """ParameterError naming the columns ``what`` needs that ``frame`` lacks."""
     missing = [c for c in cols if c not in frame.columns]
     if missing:
-        raise ParameterError(f"{what} needs the column(s) {missing}; pass the catalog "
-                             "(nnlife.catalog.load_catalog) or a table that has them")
+        raise ParameterError(
+            f"{what} needs the column(s) {missing}; pass the catalog "
+            "(nnlife.catalog.load_catalog) or a table that has them"
+        )
 
 
 def log_ticks(ax, axis: str = "x") -> None:
     """Label only the decades of a log axis (minor tick labels overlap on narrow panels)."""
     import matplotlib.ticker as mt
+
     target = ax.xaxis if axis == "x" else ax.yaxis
     target.set_major_locator(mt.LogLocator(base=10))
     target.set_major_formatter(mt.LogFormatterSciNotation(base=10))
@@ -101,5 +130,17 @@ def grid(n: int, ncols: int, width: float = 4.2, height: float = 3.2, **kw):
     return fig, flat[:n]
 
 
-__all__ = ["DATASET_ORDER", "DISTRIBUTION_FEATURES", "LOG_FEATURES", "CURVE_LABELS", "SHAPE_COLUMN", "pyplot",
-           "palette", "datasets_in", "empty", "need", "log_ticks", "grid"]
+__all__ = [
+    "DATASET_ORDER",
+    "DISTRIBUTION_FEATURES",
+    "LOG_FEATURES",
+    "CURVE_LABELS",
+    "SHAPE_COLUMN",
+    "pyplot",
+    "palette",
+    "datasets_in",
+    "empty",
+    "need",
+    "log_ticks",
+    "grid",
+]
