@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from run import interleave, log, md_table, median, part_main, profile_top
 
 MODES = {  # tables, repeats of the fast steps, repeats of the fits, fits on Dask processes too

@@ -25,6 +25,7 @@ The total stays under 5 minutes: 8 windows of ``--window-s`` (default 22 s) plus
 when ``--budget-s`` (default 285) would be exceeded the remaining cells are skipped and said so.
 Without a GPU it exits with status 2 and a message (``--cpu-check`` excepted).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,8 @@ WORKERS = (1, 2, 4, 8)
 DATASETS = ("FashionMNIST", "CIFAR100")
 FULL = dict(space="paper", train_size=10_000, val_size=2_000, epochs=1, window_s=22.0, workers=WORKERS)
 CPU_CHECK = dict(space="small", train_size=256, val_size=64, epochs=1, window_s=4.0, workers=(1, 2))
-SEED = 0            # network i of the sequence: sample(space, dataset, seed=default_rng([SEED, i]))
-MATMUL_N = 8192     # matmul peak: n x n fp32
+SEED = 0  # network i of the sequence: sample(space, dataset, seed=default_rng([SEED, i]))
+MATMUL_N = 8192  # matmul peak: n x n fp32
 
 
 class NoGPU(SystemExit):
@@ -72,16 +73,29 @@ def _dataset(name: str, train_size: int, val_size: int):
     val_y = torch.randint(0, 100, (val_size,), generator=g)
     mean = tuple(float(m) for m in (train_x.double() / 255).mean((0, 2, 3)))
     std = tuple(float(s) for s in (train_x.double() / 255).std((0, 2, 3), unbiased=False))
-    return Dataset(name="CIFAR100", train_x=train_x, train_y=train_y, val_x=val_x, val_y=val_y, n_classes=100,
-                   mean=mean, std=std, val_source="test", train_size=train_size, val_size=val_size,
-                   subset_seed=0, files={}, root="(random tensors of CIFAR-100's shape)",
-                   verified=False), "random tensors of CIFAR-100's shape (CIFAR-100 is not here)"
+    return Dataset(
+        name="CIFAR100",
+        train_x=train_x,
+        train_y=train_y,
+        val_x=val_x,
+        val_y=val_y,
+        n_classes=100,
+        mean=mean,
+        std=std,
+        val_source="test",
+        train_size=train_size,
+        val_size=val_size,
+        subset_seed=0,
+        files={},
+        root="(random tensors of CIFAR-100's shape)",
+        verified=False,
+    ), "random tensors of CIFAR-100's shape (CIFAR-100 is not here)"
 
 
 def _worker(env: dict, cfg: dict, dataset: str, device: str, counter, go, results) -> None:
     """Train networks of the shared sequence until the window closes; put the records on
     ``results``: ("ready"/"done", payload)."""
-    os.environ.update(env)                     # before torch starts CUDA: this process's GPU
+    os.environ.update(env)  # before torch starts CUDA: this process's GPU
     import numpy as np
     import torch
 
@@ -94,30 +108,50 @@ def _worker(env: dict, cfg: dict, dataset: str, device: str, counter, go, result
         data, source = _dataset(dataset, cfg["train_size"], cfg["val_size"])
         # a short warm-up lifespan (a `small` network, half an epoch) puts the data on the GPU and
         # starts CUDA, cuBLAS and cuDNN, before the window
-        net, train = nnlife.sample("small", dataset, seed=np.random.default_rng([SEED, 10**6]),
-                                   epochs=cfg["epochs"], train_size=cfg["train_size"], val_size=cfg["val_size"])
+        net, train = nnlife.sample(
+            "small",
+            dataset,
+            seed=np.random.default_rng([SEED, 10**6]),
+            epochs=cfg["epochs"],
+            train_size=cfg["train_size"],
+            val_size=cfg["val_size"],
+        )
         nnlife.train_lifespan(net, train, data, device=device, until_epoch=train.eval_interval)
         results.put(("ready", {"pid": os.getpid(), "startup_s": time.perf_counter() - t0, "data": source}))
-        go.wait()                              # all W workers start the window together
+        go.wait()  # all W workers start the window together
         deadline = time.time() + cfg["window_s"]
         records = []
         while time.time() < deadline:
             with counter.get_lock():
                 i = counter.value
                 counter.value += 1
-            net, train = nnlife.sample(cfg["space"], dataset, seed=np.random.default_rng([SEED, i]),
-                                       epochs=cfg["epochs"], train_size=cfg["train_size"],
-                                       val_size=cfg["val_size"])
+            net, train = nnlife.sample(
+                cfg["space"],
+                dataset,
+                seed=np.random.default_rng([SEED, i]),
+                epochs=cfg["epochs"],
+                train_size=cfg["train_size"],
+                val_size=cfg["val_size"],
+            )
             start = time.time()
             life = nnlife.train_lifespan(net, train, data, device=device)
-            records.append({"index": i, "start": start, "end": time.time(), "status": life.status,
-                            "cost_flops": lifespan_cost(net, train, len(data.train_y), len(data.val_y))})
+            records.append(
+                {
+                    "index": i,
+                    "start": start,
+                    "end": time.time(),
+                    "status": life.status,
+                    "cost_flops": lifespan_cost(net, train, len(data.train_y), len(data.val_y)),
+                }
+            )
         memory = {}
         if device != "cpu":
-            memory = {"max_allocated_b": torch.cuda.max_memory_allocated(),
-                      "max_reserved_b": torch.cuda.max_memory_reserved()}
+            memory = {
+                "max_allocated_b": torch.cuda.max_memory_allocated(),
+                "max_reserved_b": torch.cuda.max_memory_reserved(),
+            }
         results.put(("done", {"pid": os.getpid(), "records": records, **memory}))
-    except BaseException as e:   # noqa: BLE001 - reported to the parent, which fails loudly
+    except BaseException as e:  # noqa: BLE001 - reported to the parent, which fails loudly
         results.put(("error", {"pid": os.getpid(), "error": f"{type(e).__name__}: {e}"}))
 
 
@@ -174,13 +208,20 @@ def one_cell(cfg: dict, dataset: str, workers: int, device: str, gpu: str | None
     go = ctx.Barrier(workers + 1)
     results = ctx.Queue()
     env_of = (lambda s: s.env) if device != "cpu" else (lambda s: {"OMP_NUM_THREADS": "1"})
-    procs = [ctx.Process(target=_worker, args=(env_of(s), cfg, dataset, "cuda" if device != "cpu" else "cpu",
-                                                counter, go, results), daemon=True) for s in slots]
+    procs = [
+        ctx.Process(
+            target=_worker,
+            args=(env_of(s), cfg, dataset, "cuda" if device != "cpu" else "cpu", counter, go, results),
+            daemon=True,
+        )
+        for s in slots
+    ]
     t_spawn = time.perf_counter()
     for p in procs:
         p.start()
     startups, done = [], []
     try:
+
         def take(kind_wanted, n, timeout):
             got = []
             while len(got) < n:
@@ -204,17 +245,22 @@ def one_cell(cfg: dict, dataset: str, workers: int, device: str, gpu: str | None
                 p.kill()
     records = [r for d in done for r in d["records"]]
     n, flops = window_share(records, t0, t1)
-    return {"workers": workers, "window_s": cfg["window_s"], "lifespans_in_window": n,
-            "lifespans_started": len(records),
-            "lifespans_per_gpu_hour": 3600.0 * n / cfg["window_s"],
-            "achieved_flops_per_s": flops / cfg["window_s"],
-            "mean_cost_flops": (sum(r["cost_flops"] for r in records) / len(records)) if records else None,
-            "diverged": sum(r["status"] != "complete" for r in records),
-            "startup_s_max": max(s["startup_s"] for s in startups), "ready_s": ready_all,
-            "data": startups[0]["data"],
-            "peak_device_memory_b": mem.peak if device != "cpu" else None,
-            "max_allocated_b_per_process": [d.get("max_allocated_b") for d in done],
-            "max_reserved_b_per_process": [d.get("max_reserved_b") for d in done]}
+    return {
+        "workers": workers,
+        "window_s": cfg["window_s"],
+        "lifespans_in_window": n,
+        "lifespans_started": len(records),
+        "lifespans_per_gpu_hour": 3600.0 * n / cfg["window_s"],
+        "achieved_flops_per_s": flops / cfg["window_s"],
+        "mean_cost_flops": (sum(r["cost_flops"] for r in records) / len(records)) if records else None,
+        "diverged": sum(r["status"] != "complete" for r in records),
+        "startup_s_max": max(s["startup_s"] for s in startups),
+        "ready_s": ready_all,
+        "data": startups[0]["data"],
+        "peak_device_memory_b": mem.peak if device != "cpu" else None,
+        "max_allocated_b_per_process": [d.get("max_allocated_b") for d in done],
+        "max_reserved_b_per_process": [d.get("max_reserved_b") for d in done],
+    }
 
 
 def matmul_peak(device: str) -> dict:
@@ -252,14 +298,24 @@ def run(cfg: dict, device: str, budget_s: float) -> dict:
             if spent + cfg["window_s"] + 20 > budget_s:
                 skipped.append(f"{dataset} x {w} workers")
                 continue
-            print(f"{time.strftime('%H:%M:%S')} {dataset}, {w} worker(s) per GPU ...", file=sys.stderr, flush=True)
+            print(
+                f"{time.strftime('%H:%M:%S')} {dataset}, {w} worker(s) per GPU ...",
+                file=sys.stderr,
+                flush=True,
+            )
             cell = one_cell(cfg, dataset, w, device, first if device != "cpu" else None)
             cell["dataset"] = dataset
             cell["peak_fraction"] = cell["achieved_flops_per_s"] / peak["flops_per_s"]
             cells.append(cell)
-    return {"device": gpu_name, "config": {k: v for k, v in cfg.items()}, "matmul": peak, "cells": cells,
-            "skipped": skipped, "total_s": time.perf_counter() - t_start,
-            "load_average": list(os.getloadavg())}
+    return {
+        "device": gpu_name,
+        "config": {k: v for k, v in cfg.items()},
+        "matmul": peak,
+        "cells": cells,
+        "skipped": skipped,
+        "total_s": time.perf_counter() - t_start,
+        "load_average": list(os.getloadavg()),
+    }
 
 
 def markdown(res: dict, command: str) -> str:
@@ -267,36 +323,53 @@ def markdown(res: dict, command: str) -> str:
     gib = 2**30
     rows = []
     for c in res["cells"]:
-        rows.append(f"| {c['dataset']} | {c['workers']} | {c['lifespans_per_gpu_hour']:,.0f} | "
-                    f"{c['achieved_flops_per_s'] / 1e12:.3g} | {c['peak_fraction']:.1%} | "
-                    f"{(c['peak_device_memory_b'] or 0) / gib:.1f} | "
-                    f"{max((m or 0) for m in c['max_allocated_b_per_process']) / gib:.2f} | "
-                    f"{c['lifespans_started']} | {c['startup_s_max']:.1f} |")
-    out = [f"## GPU throughput (`bench/gpu.py`), {res['device']}", "",
-           f"`{command}`: `{cfg['space']}`-space networks at full input size, {cfg['epochs']} epoch over "
-           f"{cfg['train_size']:,} training images, validation on {cfg['val_size']:,}; W worker processes "
-           f"on one GPU for a {cfg['window_s']:.0f} s window each (after start-up). Matmul peak "
-           f"({res['matmul']['n']}² fp32, TF32 off): {res['matmul']['flops_per_s'] / 1e12:.3g} TFLOP/s.", "",
-           "| dataset | workers | lifespans / GPU-hour | TFLOP/s (analytic) | of matmul peak | "
-           "peak GPU memory (GiB, device) | max allocated per process (GiB) | lifespans started | "
-           "start-up s (slowest worker) |",
-           "|---|---|---|---|---|---|---|---|---|", *rows, ""]
+        rows.append(
+            f"| {c['dataset']} | {c['workers']} | {c['lifespans_per_gpu_hour']:,.0f} | "
+            f"{c['achieved_flops_per_s'] / 1e12:.3g} | {c['peak_fraction']:.1%} | "
+            f"{(c['peak_device_memory_b'] or 0) / gib:.1f} | "
+            f"{max((m or 0) for m in c['max_allocated_b_per_process']) / gib:.2f} | "
+            f"{c['lifespans_started']} | {c['startup_s_max']:.1f} |"
+        )
+    out = [
+        f"## GPU throughput (`bench/gpu.py`), {res['device']}",
+        "",
+        f"`{command}`: `{cfg['space']}`-space networks at full input size, {cfg['epochs']} epoch over "
+        f"{cfg['train_size']:,} training images, validation on {cfg['val_size']:,}; W worker processes "
+        f"on one GPU for a {cfg['window_s']:.0f} s window each (after start-up). Matmul peak "
+        f"({res['matmul']['n']}² fp32, TF32 off): {res['matmul']['flops_per_s'] / 1e12:.3g} TFLOP/s.",
+        "",
+        "| dataset | workers | lifespans / GPU-hour | TFLOP/s (analytic) | of matmul peak | "
+        "peak GPU memory (GiB, device) | max allocated per process (GiB) | lifespans started | "
+        "start-up s (slowest worker) |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
     sources = {c["dataset"]: c["data"] for c in res["cells"]}
     out.append("Data: " + "; ".join(f"{k}: {v}" for k, v in sources.items()) + ".")
     if res["skipped"]:
         out += ["", f"Skipped to stay within the time budget: {', '.join(res['skipped'])}."]
-    out += ["", f"Total {res['total_s']:.0f} s; load average at the end "
-            f"{', '.join(f'{x:.2f}' for x in res['load_average'])}.", ""]
+    out += [
+        "",
+        f"Total {res['total_s']:.0f} s; load average at the end "
+        f"{', '.join(f'{x:.2f}' for x in res['load_average'])}.",
+        "",
+    ]
     return "\n".join(out)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default="reports", help="folder for gpu.md and gpu.json (default %(default)s)")
+    parser.add_argument(
+        "--out", default="reports", help="folder for gpu.md and gpu.json (default %(default)s)"
+    )
     parser.add_argument("--window-s", type=float, default=None, help="seconds of training per cell")
     parser.add_argument("--budget-s", type=float, default=285.0, help="skip cells that would end later")
-    parser.add_argument("--cpu-check", action="store_true",
-                        help="run the machinery on the CPU with tiny sizes (tests the script; no figures)")
+    parser.add_argument(
+        "--cpu-check",
+        action="store_true",
+        help="run the machinery on the CPU with tiny sizes (tests the script; no figures)",
+    )
     args = parser.parse_args(argv)
     cfg = dict(CPU_CHECK if args.cpu_check else FULL)
     if args.window_s:
@@ -305,9 +378,12 @@ def main(argv=None) -> int:
         import torch
 
         if not torch.cuda.is_available():
-            print("bench/gpu.py needs a CUDA GPU, and torch sees none here (torch.cuda.is_available() is "
-                  f"False; torch {torch.__version__}, CUDA build {torch.version.cuda}). Run it on a GPU "
-                  "machine, or with --cpu-check to test the script itself.", file=sys.stderr)
+            print(
+                "bench/gpu.py needs a CUDA GPU, and torch sees none here (torch.cuda.is_available() is "
+                f"False; torch {torch.__version__}, CUDA build {torch.version.cuda}). Run it on a GPU "
+                "machine, or with --cpu-check to test the script itself.",
+                file=sys.stderr,
+            )
             return 2
     device = "cpu" if args.cpu_check else "cuda"
     command = "python bench/gpu.py " + " ".join(argv if argv is not None else sys.argv[1:])

@@ -11,6 +11,7 @@ best savings at zero regret; the time to train the learned predictor on the whol
 predict one curve. PENGUIN (about 1 s per curve and cut-off) runs on Dask processes over the
 machine's cores; in quick and smoke mode on a sample.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,7 @@ from run import log, md_table, part_main
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "data" / "reference"
-MODES = {   # networks used (None: all), PENGUIN's sample (None: all), cut-offs, folds
+MODES = {  # networks used (None: all), PENGUIN's sample (None: all), cut-offs, folds
     "full": dict(networks=None, penguin=None, cutoffs=(2, 5, 10, 20), folds=5),
     "quick": dict(networks=60, penguin=30, cutoffs=(2, 5, 10, 20), folds=5),
     "smoke": dict(networks=14, penguin=4, cutoffs=(5, 20), folds=2),
@@ -45,9 +46,16 @@ def run(mode: str) -> dict:
         cat = cat.sample(cfg["networks"], seed=0)
     log(f"prediction: {len(cat)} lifespans from {CORPUS.name}/ ({mode})")
     t0 = time.perf_counter()
-    study = prediction_study(cat, cutoffs=cfg["cutoffs"], folds=cfg["folds"], seed=0,
-                             penguin_networks=cfg["penguin"], scheduler="processes",
-                             ks=(1, 2, 3, 5, 10, 20, 40), n_orders=10)
+    study = prediction_study(
+        cat,
+        cutoffs=cfg["cutoffs"],
+        folds=cfg["folds"],
+        seed=0,
+        penguin_networks=cfg["penguin"],
+        scheduler="processes",
+        ks=(1, 2, 3, 5, 10, 20, 40),
+        n_orders=10,
+    )
     wall = time.perf_counter() - t0
     log(f"prediction: benchmark and replay in {wall:.0f} s")
     t0 = time.perf_counter()
@@ -58,12 +66,19 @@ def run(mode: str) -> dict:
     p.predict(part, catalog=cat.table)
     predict_ms = 1000 * (time.perf_counter() - t0) / max(1, part["id"].nunique())
     s = study.summary
-    figures, extra = {}, {"prediction_networks": int(len(cat)), "prediction_train_s": round(train_s, 2),
-                          "prediction_predict_ms_per_curve": round(predict_ms, 2)}
+    figures, extra = (
+        {},
+        {
+            "prediction_networks": int(len(cat)),
+            "prediction_train_s": round(train_s, 2),
+            "prediction_predict_ms_per_curve": round(predict_ms, 2),
+        },
+    )
     for r in s.itertuples():
         for k in ("mae", "rmse", "spearman", "coverage", "width"):
-            extra[f"prediction_{k}_{r.method}_{r.cutoff:g}"] = None if not np.isfinite(getattr(r, k)) \
-                else round(float(getattr(r, k)), 4)
+            extra[f"prediction_{k}_{r.method}_{r.cutoff:g}"] = (
+                None if not np.isfinite(getattr(r, k)) else round(float(getattr(r, k)), 4)
+            )
     wins = []
     for c in sorted(s["cutoff"].unique()):
         at = s[s["cutoff"] == c].set_index("method")["mae"]
@@ -73,43 +88,74 @@ def run(mode: str) -> dict:
     stop = study.stopping
     best = []
     for r in savings_at_regret(stop).itertuples():
-        best.append([r.rule, r.method, r.param, None if not np.isfinite(r.savings) else round(100 * r.savings, 1),
-                     None if not np.isfinite(r.recall) else round(100 * r.recall, 1), round(r.worst_regret, 2)])
+        best.append(
+            [
+                r.rule,
+                r.method,
+                r.param,
+                None if not np.isfinite(r.savings) else round(100 * r.savings, 1),
+                None if not np.isfinite(r.recall) else round(100 * r.recall, 1),
+                round(r.worst_regret, 2),
+            ]
+        )
         if np.isfinite(r.savings):
             extra[f"stopping_savings_at_zero_regret_{r.rule}_{r.method}"] = round(float(r.savings), 4)
     load1 = list(os.getloadavg())
-    md = [f"## Early prediction on the reference corpus (`bench/prediction.py`)", "",
-          f"{len(cat)} real 40-epoch Fashion-MNIST lifespans from `data/reference/` "
-          f"({', '.join(f'{k} {v}' for k, v in cat.table['source'].value_counts().items())}); "
-          f"load average {load0[0]:.1f} at the start, {load1[0]:.1f} at the end. "
-          f"Cross-validation: {cfg['folds']} folds grouped by `net_id`. "
-          + (" ".join(study.notes) + "." if study.notes else "PENGUIN ran on every network (Dask processes)."),
-          "",
-          md_table(["method", "cut-off (epochs)", "networks", "MAE", "RMSE", "Spearman", "coverage",
-                    "mean width"],
-                   [[r.method, f"{r.cutoff:g}", int(r.n), r.mae, r.rmse, r.spearman, r.coverage, r.width]
-                    for r in s.itertuples()]),
-          "",
-          "MAE, RMSE and width in points of accuracy; coverage is the share of true final "
-          "accuracies inside the 80 % interval (goal 75-85 %). The learned predictor beats both "
-          "PENGUIN and the last value in MAE at the cut-offs "
-          f"{[f'{c:g}' for c, w in wins if w]} of {[f'{c:g}' for c, _ in wins]}.",
-          "",
-          "Early termination replayed (10 random orders for the sequential rule): the most "
-          "training saved with no regret, with the recall of the true top 10 there, and the "
-          "largest regret over the rule's settings.",
-          "",
-          md_table(["rule", "method", "setting (k or eta)", "saved at zero regret (%)",
-                    "top-10 recall there (%)", "worst regret (points)"], best),
-          "",
-          f"Training the learned predictor on all {len(cat)} networks: {train_s:.1f} s; predicting "
-          f"from 10 epochs: {predict_ms:.1f} ms per curve (family fits included). "
-          f"Benchmark and replay: {wall:.0f} s."]
-    return {"figures": figures, "extra_figures": extra, "markdown": "\n".join(md),
-            "details": {"summary": s.to_dict(orient="records"),
-                        "stopping": stop.to_dict(orient="records") if len(stop) else [],
-                        "notes": list(study.notes), "seconds": study.seconds,
-                        "load_average_start": load0, "load_average_end": load1}}
+    md = [
+        "## Early prediction on the reference corpus (`bench/prediction.py`)",
+        "",
+        f"{len(cat)} real 40-epoch Fashion-MNIST lifespans from `data/reference/` "
+        f"({', '.join(f'{k} {v}' for k, v in cat.table['source'].value_counts().items())}); "
+        f"load average {load0[0]:.1f} at the start, {load1[0]:.1f} at the end. "
+        f"Cross-validation: {cfg['folds']} folds grouped by `net_id`. "
+        + (" ".join(study.notes) + "." if study.notes else "PENGUIN ran on every network (Dask processes)."),
+        "",
+        md_table(
+            ["method", "cut-off (epochs)", "networks", "MAE", "RMSE", "Spearman", "coverage", "mean width"],
+            [
+                [r.method, f"{r.cutoff:g}", int(r.n), r.mae, r.rmse, r.spearman, r.coverage, r.width]
+                for r in s.itertuples()
+            ],
+        ),
+        "",
+        "MAE, RMSE and width in points of accuracy; coverage is the share of true final "
+        "accuracies inside the 80 % interval (goal 75-85 %). The learned predictor beats both "
+        "PENGUIN and the last value in MAE at the cut-offs "
+        f"{[f'{c:g}' for c, w in wins if w]} of {[f'{c:g}' for c, _ in wins]}.",
+        "",
+        "Early termination replayed (10 random orders for the sequential rule): the most "
+        "training saved with no regret, with the recall of the true top 10 there, and the "
+        "largest regret over the rule's settings.",
+        "",
+        md_table(
+            [
+                "rule",
+                "method",
+                "setting (k or eta)",
+                "saved at zero regret (%)",
+                "top-10 recall there (%)",
+                "worst regret (points)",
+            ],
+            best,
+        ),
+        "",
+        f"Training the learned predictor on all {len(cat)} networks: {train_s:.1f} s; predicting "
+        f"from 10 epochs: {predict_ms:.1f} ms per curve (family fits included). "
+        f"Benchmark and replay: {wall:.0f} s.",
+    ]
+    return {
+        "figures": figures,
+        "extra_figures": extra,
+        "markdown": "\n".join(md),
+        "details": {
+            "summary": s.to_dict(orient="records"),
+            "stopping": stop.to_dict(orient="records") if len(stop) else [],
+            "notes": list(study.notes),
+            "seconds": study.seconds,
+            "load_average_start": load0,
+            "load_average_end": load1,
+        },
+    }
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
 from run import fmt, interleave, log, md_table, median, medians, part_main, profile_top
 
 THREADS = 1  # torch threads of every contender (and of the matmul peak)

@@ -1,6 +1,7 @@
 """Helpers shared by the tests against real engines (tests/test_engine_slurm.py,
 tests/test_engine_dask.py): running ``nnlife generate`` as a command, free ports, stopping the
 processes a test started, and what a folder of tables holds."""
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,8 @@ import pandas as pd
 
 from conftest import ROOT
 
-VENV_BIN = Path(sys.executable).parent      # the project's venv: `dask`, `nnlife` live here
-CURVE = ["epochs", "trainLoss", "valLoss", "valAcc", "trainAcc"]   # everything but elapsed_s
+VENV_BIN = Path(sys.executable).parent  # the project's venv: `dask`, `nnlife` live here
+CURVE = ["epochs", "trainLoss", "valLoss", "valAcc", "trainAcc"]  # everything but elapsed_s
 # A tiny, real batch: 600 Fashion-MNIST training images, 200 validation images, one epoch.
 TINY = ["--epochs", "1", "--train-size", "600", "--val-size", "200", "--quiet"]
 
@@ -28,8 +29,9 @@ def nnlife_cmd(*args) -> list[str]:
 
 def generate(out: Path, *args, env=None, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run ``nnlife generate OUT ARGS`` to its end; fail the test with its output when it fails."""
-    proc = subprocess.run(nnlife_cmd("generate", out, *args), cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    proc = subprocess.run(
+        nnlife_cmd("generate", out, *args), cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert proc.returncode == 0, f"nnlife generate failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
     return proc
 
@@ -63,8 +65,9 @@ def free_port() -> int:
 def start(cmd: list[str], log: Path, env=None) -> subprocess.Popen:
     """Start ``cmd`` in its own process group, stdout and stderr into ``log``."""
     with open(log, "wb") as f:
-        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def stop(procs: list[subprocess.Popen], grace: float = 10) -> None:

@@ -1,5 +1,6 @@
 """Balanced batches: the estimated cost of a lifespan, largest-first order with Dask priorities,
 and the workers' idle share at the tail of a run (``nnlife.generate.balance``)."""
+
 import numpy as np
 import pytest
 
@@ -14,7 +15,7 @@ def _draw(i, epochs=2, dataset="FashionMNIST"):
 def test_cost_is_flops_times_images_times_epochs():
     net, train = _draw(0)
     cost = lifespan_cost(net, train, n_train=5000, n_val=1000)
-    per_epoch = BACKWARD_FACTOR * 5000 + 1000 / train.eval_interval   # 2 records -> 2 val passes
+    per_epoch = BACKWARD_FACTOR * 5000 + 1000 / train.eval_interval  # 2 records -> 2 val passes
     assert cost == pytest.approx(net.flops_per_image * per_epoch * 2)
     # the dict forms of a LifespanJob give the same number; cost grows with epochs and images
     assert lifespan_cost(net.to_dict(), train.to_dict(), 5000, 1000) == cost
@@ -22,7 +23,7 @@ def test_cost_is_flops_times_images_times_epochs():
     assert lifespan_cost(net, train, 10000, 1000) > cost
 
 
-class _Job:   # what largest_first reads of a LifespanJob
+class _Job:  # what largest_first reads of a LifespanJob
     def __init__(self, i):
         net, train = _draw(i)
         self.id, self.net, self.train = f"job{i}", net.to_dict(), train.to_dict()
@@ -34,7 +35,7 @@ def test_largest_first_orders_by_cost_and_gives_higher_priority_to_larger():
     costs = [c for _, c, _ in ordered]
     priorities = [p for _, _, p in ordered]
     assert sorted(j.id for j, _, _ in ordered) == sorted(j.id for j in jobs)
-    assert costs == sorted(costs, reverse=True) and len(set(costs)) > 5   # the FLOPs differ widely
+    assert costs == sorted(costs, reverse=True) and len(set(costs)) > 5  # the FLOPs differ widely
     assert priorities == sorted(priorities, reverse=True) and priorities[-1] == 0
     # equal costs (the same network twice): the same priority, batch order kept
     twice = largest_first([jobs[3], jobs[3]], 4000, 1000)

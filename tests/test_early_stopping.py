@@ -1,4 +1,5 @@
 """Early termination replayed: the rules on scripted predictions, then on the reference corpus."""
+
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +21,17 @@ def _table(truth, pred=None, width=0.0, method="oracle"):
     for i, t in enumerate(truth):
         for c in CUTS:
             p = t if pred is None else pred[i]
-            rows.append({"id": f"n{i:02d}", "cutoff": c, "method": method, "predicted": p,
-                         "lower": p - width / 2, "upper": p + width / 2, "truth": t})
+            rows.append(
+                {
+                    "id": f"n{i:02d}",
+                    "cutoff": c,
+                    "method": method,
+                    "predicted": p,
+                    "lower": p - width / 2,
+                    "upper": p + width / 2,
+                    "truth": t,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -46,9 +56,10 @@ def test_an_oracle_never_regrets_and_a_large_k_never_stops():
 
 def test_a_predictor_that_is_wrong_and_sure_costs_regret():
     truth = np.linspace(40, 90, 20)
-    backwards = truth[::-1].copy()              # ranks the networks upside down, narrow intervals
-    r = ES.replay(_table(truth, pred=backwards, width=1.0, method="bad"), 40.0, ks=(1,), etas=(2.0,),
-                  n_orders=5, seed=0)
+    backwards = truth[::-1].copy()  # ranks the networks upside down, narrow intervals
+    r = ES.replay(
+        _table(truth, pred=backwards, width=1.0, method="bad"), 40.0, ks=(1,), etas=(2.0,), n_orders=5, seed=0
+    )
     assert (r["regret"] > 0).all()
     halving = r[r["rule"] == "successive_halving"].iloc[0]
     # 20 -> 10 -> 5 -> 3 -> 2: it keeps the two worst
@@ -64,21 +75,23 @@ def corpus():
 
 def test_on_the_corpus_with_baselines_and_a_held_out_predictor(corpus):
     t = corpus.table[corpus.table["status"] == "complete"]
-    nets = list(pd.unique(t["net_id"]))[:30]          # 30 networks keep it to seconds
+    nets = list(pd.unique(t["net_id"]))[:30]  # 30 networks keep it to seconds
     half = len(nets) // 2
     train = corpus.select(ids=t[t["net_id"].isin(nets[:half])]["id"])
     test = corpus.select(ids=t[t["net_id"].isin(nets[half:])]["id"])
     p = L.train_predictor(train.curves, catalog=train.table, cutoffs=CUTS, calibration_folds=3)
-    r = ES.simulate_early_stopping(test.curves, predictor=p, catalog=test.table, ks=(1, 5, 1000),
-                                   etas=(2.0,), n_orders=3)
+    r = ES.simulate_early_stopping(
+        test.curves, predictor=p, catalog=test.table, ks=(1, 5, 1000), etas=(2.0,), n_orders=3
+    )
     assert set(r["rule"]) == {"upper_below_kth", "successive_halving"}
     assert set(r["method"]) == {"predictor"} and (r["n_networks"] == len(test.table)).all()
     assert r["savings"].between(0, 1).all() and (r["regret"] >= 0).all()
     assert r["recall"].between(0, 1).all()
     big_k = r[(r["rule"] == "upper_below_kth") & (r["param"] == 1000)].iloc[0]
-    assert big_k["savings"] == 0 and big_k["regret"] == 0     # k above the network count: no stop
-    b = ES.simulate_early_stopping(test.curves, predictor=("last_value", "nnlife"), catalog=test.table,
-                                   ks=(1,), etas=(2.0,), n_orders=2)
+    assert big_k["savings"] == 0 and big_k["regret"] == 0  # k above the network count: no stop
+    b = ES.simulate_early_stopping(
+        test.curves, predictor=("last_value", "nnlife"), catalog=test.table, ks=(1,), etas=(2.0,), n_orders=2
+    )
     assert set(b["method"]) == {"last_value", "nnlife"}
     # classic successive halving (ranked by the last value) keeps ceil(n / 2**4) networks
     sh = b[(b["rule"] == "successive_halving") & (b["method"] == "last_value")].iloc[0]

@@ -2,6 +2,7 @@
 a ``dask scheduler`` and two ``dask worker --nthreads 1`` processes that the test starts (and
 stops, also on failure). A worker killed with SIGKILL during a lifespan: the lifespan runs again
 on the other worker and the batch completes. Fails (never skips) when the cluster does not start."""
+
 import json
 import os
 import signal
@@ -19,18 +20,48 @@ def dask_cluster(tmp_path):
     address = f"tcp://127.0.0.1:{port}"
     scheduler_file = tmp_path / "scheduler.json"
     procs = []
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")   # what a nanny would set
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")  # what a nanny would set
     try:
-        procs.append(start([str(VENV_BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                            "--no-dashboard", "--scheduler-file", str(scheduler_file)],
-                           tmp_path / "scheduler.log", env=env))
+        procs.append(
+            start(
+                [
+                    str(VENV_BIN / "dask"),
+                    "scheduler",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-dashboard",
+                    "--scheduler-file",
+                    str(scheduler_file),
+                ],
+                tmp_path / "scheduler.log",
+                env=env,
+            )
+        )
         wait_for(lambda: scheduler_file.exists() or procs[0].poll() is not None, "the scheduler file")
         assert procs[0].poll() is None, (tmp_path / "scheduler.log").read_text()[-3000:]
         assert json.loads(scheduler_file.read_text())["address"] == address
         for i in range(2):
-            procs.append(start([str(VENV_BIN / "dask"), "worker", address, "--nthreads", "1", "--no-nanny",
-                                "--name", f"w{i}", "--host", "127.0.0.1", "--no-dashboard"],
-                               tmp_path / f"worker{i}.log", env=env))
+            procs.append(
+                start(
+                    [
+                        str(VENV_BIN / "dask"),
+                        "worker",
+                        address,
+                        "--nthreads",
+                        "1",
+                        "--no-nanny",
+                        "--name",
+                        f"w{i}",
+                        "--host",
+                        "127.0.0.1",
+                        "--no-dashboard",
+                    ],
+                    tmp_path / f"worker{i}.log",
+                    env=env,
+                )
+            )
         from distributed import Client
 
         with Client(address, timeout=60) as client:
@@ -48,8 +79,21 @@ def test_a_killed_worker_has_its_lifespan_rerun_on_the_other(tmp_path, dask_clus
     address, pids = dask_cluster
     out = tmp_path / "batch"
     n = 3
-    args = ["--networks", n, "--seed", 2, "--epochs", "2", "--train-size", "1500", "--val-size", "300",
-            "--quiet", "--scheduler", address]
+    args = [
+        "--networks",
+        n,
+        "--seed",
+        2,
+        "--epochs",
+        "2",
+        "--train-size",
+        "1500",
+        "--val-size",
+        "300",
+        "--quiet",
+        "--scheduler",
+        address,
+    ]
     batch = start(nnlife_cmd("generate", out, *args), tmp_path / "batch.log")
     try:
         with Client(address, timeout=60) as client:
@@ -65,7 +109,7 @@ def test_a_killed_worker_has_its_lifespan_rerun_on_the_other(tmp_path, dask_clus
             survivor = next(iter(client.scheduler_info()["workers"]))
             assert survivor != victim and survivor in pids
             assert batch.wait(timeout=300) == 0, (tmp_path / "batch.log").read_text()[-4000:]
-            assert list(client.scheduler_info()["workers"]) == [survivor]   # it finished the batch
+            assert list(client.scheduler_info()["workers"]) == [survivor]  # it finished the batch
     finally:
         stop([batch])
     assert len(tables(out)) == n and len(before) < n

@@ -2,6 +2,7 @@
 ``make test`` starts it first): worker jobs go through ``sbatch``, the tables match a LocalCluster
 run of the same batch, and a worker job cancelled with ``scancel`` mid-batch loses nothing and
 makes nobody train twice. These tests fail (never skip) when Slurm does not start here."""
+
 import os
 import subprocess
 import uuid
@@ -14,8 +15,11 @@ from conftest import ROOT
 from engines import TINY, VENV_BIN, curves, generate, nnlife_cmd, snapshot, start, stop, tables, wait_for
 
 STATE = Path(os.environ.get("NNLIFE_SLURM_DIR", "/var/tmp/nnlife-slurm"))
-DAEMONS = {"munged": STATE / "munge" / "munged.pid", "slurmctld": STATE / "slurmctld.pid",
-           "slurmd": STATE / "slurmd.pid"}
+DAEMONS = {
+    "munged": STATE / "munge" / "munged.pid",
+    "slurmctld": STATE / "slurmctld.pid",
+    "slurmd": STATE / "slurmd.pid",
+}
 
 
 def _running() -> bool:
@@ -35,18 +39,27 @@ def slurm_env():
     """The environment for Slurm commands; starts the one-node Slurm when it is not running and
     stops it afterwards (then only: a Slurm that `make test` started stays up for the next run)."""
     started_here = not _running()
-    proc = subprocess.run(["bash", str(ROOT / "scripts" / "start-slurm.sh")], capture_output=True, text=True,
-                          env=dict(os.environ, NNLIFE_SLURM_DIR=str(STATE)))
+    proc = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "start-slurm.sh")],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, NNLIFE_SLURM_DIR=str(STATE)),
+    )
     if proc.returncode != 0:
-        pytest.fail("scripts/start-slurm.sh could not start Slurm here (as root it installs slurm-wlm "
-                    f"and munge and starts them):\n{proc.stderr[-3000:]}")
+        pytest.fail(
+            "scripts/start-slurm.sh could not start Slurm here (as root it installs slurm-wlm "
+            f"and munge and starts them):\n{proc.stderr[-3000:]}"
+        )
     env = dict(os.environ, SLURM_CONF=str(STATE / "slurm.conf"))
     try:
         yield env
     finally:
         if started_here:
-            subprocess.run(["bash", str(ROOT / "scripts" / "stop-slurm.sh")], capture_output=True,
-                           env=dict(os.environ, NNLIFE_SLURM_DIR=str(STATE)))
+            subprocess.run(
+                ["bash", str(ROOT / "scripts" / "stop-slurm.sh")],
+                capture_output=True,
+                env=dict(os.environ, NNLIFE_SLURM_DIR=str(STATE)),
+            )
 
 
 @pytest.fixture
@@ -55,11 +68,17 @@ def slurm_yaml(tmp_path, slurm_env):
     name of their own, and whatever of them is left at the end is cancelled."""
     name = f"nnlife-test-{uuid.uuid4().hex[:8]}"
     options = {
-        "jobqueue": "slurm", "jobs": 2, "cores": 1, "memory": "2GB", "walltime": "00:20:00",
-        "queue": "nnlife", "job_name": name,
+        "jobqueue": "slurm",
+        "jobs": 2,
+        "cores": 1,
+        "memory": "2GB",
+        "walltime": "00:20:00",
+        "queue": "nnlife",
+        "job_name": name,
         "python": str(VENV_BIN / "python"),
         "job_script_prologue": [f"source {VENV_BIN / 'activate'}"],
-        "log_directory": str(tmp_path / "slurm-logs"), "local_directory": str(tmp_path / "dask-worker"),
+        "log_directory": str(tmp_path / "slurm-logs"),
+        "local_directory": str(tmp_path / "dask-worker"),
         "scheduler_options": {"host": "127.0.0.1", "dashboard_address": None},
     }
     path = tmp_path / "slurm.yaml"
@@ -72,8 +91,9 @@ def slurm_yaml(tmp_path, slurm_env):
 
 def squeue(env, name: str) -> list[tuple[str, str]]:
     """(job id, state) of this test's jobs."""
-    out = subprocess.run(["squeue", "-h", "--name", name, "-o", "%i %T"], env=env, capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        ["squeue", "-h", "--name", name, "-o", "%i %T"], env=env, capture_output=True, text=True, check=True
+    ).stdout
     return [tuple(line.split()) for line in out.splitlines() if line.strip()]
 
 
@@ -87,7 +107,7 @@ def test_a_batch_through_sbatch_jobs_matches_a_local_cluster(tmp_path, slurm_env
     assert len(on_slurm) == 3 and sorted(on_slurm) == sorted(local)
     for table_id, curve in on_slurm.items():
         assert len(curve) == 2
-        assert curve.equals(local[table_id]), table_id          # every value, bit for bit
+        assert curve.equals(local[table_id]), table_id  # every value, bit for bit
 
     # the workers were Slurm jobs: sbatch gave them job ids, their logs name the Dask worker
     logs = sorted((tmp_path / "slurm-logs").glob(f"{name}-*.err"))
@@ -95,15 +115,28 @@ def test_a_batch_through_sbatch_jobs_matches_a_local_cluster(tmp_path, slurm_env
     for log in logs:
         assert log.stem.rsplit("-", 1)[1].isdigit()
         assert "distributed.worker" in log.read_text()
-    assert squeue(slurm_env, name) == []                        # nnlife cancelled its jobs at the end
+    assert squeue(slurm_env, name) == []  # nnlife cancelled its jobs at the end
 
 
 def test_a_cancelled_worker_job_then_a_rerun_completes_without_retraining(tmp_path, slurm_env, slurm_yaml):
     yaml_path, name = slurm_yaml
     out = tmp_path / "batch"
     n = 6
-    args = ["--networks", n, "--seed", 11, "--epochs", "2", "--train-size", "1000", "--val-size", "200",
-            "--quiet", "--scheduler", yaml_path]
+    args = [
+        "--networks",
+        n,
+        "--seed",
+        11,
+        "--epochs",
+        "2",
+        "--train-size",
+        "1000",
+        "--val-size",
+        "200",
+        "--quiet",
+        "--scheduler",
+        yaml_path,
+    ]
     batch = start(nnlife_cmd("generate", out, *args), tmp_path / "first-run.log", env=slurm_env)
     try:
         # both worker jobs running and the batch under way (a table or more, at least 3 to go)
@@ -120,9 +153,9 @@ def test_a_cancelled_worker_job_then_a_rerun_completes_without_retraining(tmp_pa
         stop([batch])
 
     after_first = snapshot(out)
-    assert len(after_first) == n                                   # the other job trained the rest
-    assert {k: after_first[k] for k in before} == before            # finished tables untouched
+    assert len(after_first) == n  # the other job trained the rest
+    assert {k: after_first[k] for k in before} == before  # finished tables untouched
 
     rerun = generate(out, *args, env=slurm_env)
     assert f"{n} lifespans in {out}: 0 trained now, {n} complete" in rerun.stdout
-    assert snapshot(out) == after_first                              # same inode, mtime, bytes
+    assert snapshot(out) == after_first  # same inode, mtime, bytes

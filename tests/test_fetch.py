@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from dataverse_server import DataverseServer, ServedFile
 from deposit import standard_deposit, tar_bytes, zip_bytes, zip_with_symlink
-
 from nnlife.fetch import ArchiveError, DownloadChecksumError, FetchError, fetch_published
 
 DOI = "doi:10.7910/DVN/TESTXX"

@@ -7,8 +7,8 @@ import io
 import tarfile
 
 import pytest
-from deposit import tar_bytes, zip_bytes
 
+from deposit import tar_bytes, zip_bytes
 from nnlife.fetch.archives import ArchiveError, Limits, archive_suffix, extract, stem
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from dataverse_server import DataverseServer, ServedFile
-from deposit import standard_deposit, zip_bytes
 
 import nnlife
+from dataverse_server import DataverseServer, ServedFile
+from deposit import standard_deposit, zip_bytes
 from nnlife.fetch.cli import main
 
 DOI = "doi:10.7910/DVN/TESTCLI"

@@ -1,6 +1,7 @@
 """``--workers-per-gpu N`` planned without a GPU: which GPUs a worker may be given, N slots per
 GPU, and real Dask worker processes started with the planned environment; bench/gpu.py refuses
 to run without a GPU."""
+
 import os
 import subprocess
 import sys
@@ -14,9 +15,9 @@ from nnlife.generate.gpus import gpu_cluster, plan_gpu_workers, visible_gpus
 
 def test_visible_gpus_follow_cuda_visible_devices_entries_not_positions():
     assert visible_gpus(None, 3) == ("0", "1", "2")
-    assert visible_gpus("2,5", 2) == ("2", "5")                 # the workers get 2 and 5, not 0 and 1
+    assert visible_gpus("2,5", 2) == ("2", "5")  # the workers get 2 and 5, not 0 and 1
     assert visible_gpus("GPU-5d1c8c3a, GPU-77ab", 2) == ("GPU-5d1c8c3a", "GPU-77ab")
-    assert visible_gpus("4,6,7", 2) == ("4", "6")               # what torch does not count is dropped
+    assert visible_gpus("4,6,7", 2) == ("4", "6")  # what torch does not count is dropped
     assert visible_gpus("", 0) == () and visible_gpus(None, 0) == ()
 
 
@@ -24,8 +25,11 @@ def test_n_single_threaded_slots_per_gpu():
     slots = plan_gpu_workers(("2", "5"), 3)
     assert [s.name for s in slots] == ["gpu0-0", "gpu0-1", "gpu0-2", "gpu1-0", "gpu1-1", "gpu1-2"]
     assert [s.gpu for s in slots] == ["2"] * 3 + ["5"] * 3
-    assert all(s.threads == 1 and s.env == {"CUDA_VISIBLE_DEVICES": s.gpu, "OMP_NUM_THREADS": "1",
-                                            "MKL_NUM_THREADS": "1"} for s in slots)
+    assert all(
+        s.threads == 1
+        and s.env == {"CUDA_VISIBLE_DEVICES": s.gpu, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        for s in slots
+    )
     with pytest.raises(ParameterError, match="needs a GPU"):
         plan_gpu_workers((), 2)
     for bad in (0, -1, 1.5, True):
@@ -39,8 +43,9 @@ def test_the_cluster_starts_each_worker_with_its_slots_environment():
     slots = plan_gpu_workers(("7", "GPU-abc"), 1)
     with gpu_cluster(slots) as cluster, Client(cluster) as client:
         client.wait_for_workers(2, timeout=120)
-        seen = client.run(lambda: (os.environ.get("CUDA_VISIBLE_DEVICES"), os.environ.get("OMP_NUM_THREADS"),
-                                   os.getpid()))
+        seen = client.run(
+            lambda: (os.environ.get("CUDA_VISIBLE_DEVICES"), os.environ.get("OMP_NUM_THREADS"), os.getpid())
+        )
         names = {a: w["name"] for a, w in client.scheduler_info()["workers"].items()}
         nthreads = client.nthreads()
     by_name = {names[a]: v for a, v in seen.items()}
@@ -51,8 +56,12 @@ def test_the_cluster_starts_each_worker_with_its_slots_environment():
 
 def test_bench_gpu_fails_clearly_without_a_gpu():
     # CUDA_VISIBLE_DEVICES="" hides any GPU, so this checks the refusal on every machine
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "gpu.py"), "--out", "/nonexistent"],
-                          capture_output=True, text=True, cwd=ROOT,
-                          env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "gpu.py"), "--out", "/nonexistent"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=dict(os.environ, CUDA_VISIBLE_DEVICES=""),
+    )
     assert proc.returncode == 2
     assert "needs a CUDA GPU" in proc.stderr and "--cpu-check" in proc.stderr

@@ -1,4 +1,5 @@
 """The learned early predictor on the reference corpus: train, predict, save/load, bad input."""
+
 import json
 import subprocess
 import sys
@@ -16,8 +17,8 @@ from nnlife.errors import ParameterError
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "data" / "reference"
-GRID = (2.0, 5.0, 10.0, 20.0)        # a coarse training grid keeps the tests to seconds
-N_TRAIN = 40                         # networks trained on (the rest are held out)
+GRID = (2.0, 5.0, 10.0, 20.0)  # a coarse training grid keeps the tests to seconds
+N_TRAIN = 40  # networks trained on (the rest are held out)
 
 
 @pytest.fixture(scope="module")
@@ -42,20 +43,22 @@ def split(corpus):
 @pytest.fixture(scope="module")
 def predictor(split):
     tr, _ = split
-    return L.train_predictor(tr.curves, catalog=tr.table, cutoffs=GRID,
-                                                  calibration_folds=3)
+    return L.train_predictor(tr.curves, catalog=tr.table, cutoffs=GRID, calibration_folds=3)
 
 
 def test_numpy_trees_predict_as_scikit_learn(split):
     from sklearn.ensemble import HistGradientBoostingRegressor
+
     tr, _ = split
     ts = L.training_set(tr.curves, tr.table, cutoffs=GRID)
     assert ts.X.shape == (ts.y.size, len(L.CURVE_FEATURES) + len(L.STRUCTURE_FEATURES))
-    assert np.isnan(ts.X).any()      # missing features (val_acc at 10 epochs for a cut at 5) stay nan
+    assert np.isnan(ts.X).any()  # missing features (val_acc at 10 epochs for a cut at 5) stay nan
     from threadpoolctl import threadpool_limits
+
     with threadpool_limits(1):
-        m = HistGradientBoostingRegressor(loss="quantile", quantile=0.9, random_state=0, max_iter=30,
-                                          early_stopping=False).fit(ts.X, ts.y)
+        m = HistGradientBoostingRegressor(
+            loss="quantile", quantile=0.9, random_state=0, max_iter=30, early_stopping=False
+        ).fit(ts.X, ts.y)
     assert np.allclose(L._tree_predict(L._export(m), ts.X), m.predict(ts.X), atol=1e-9)
 
 
@@ -82,22 +85,23 @@ def test_a_cut_off_between_grid_epochs_and_without_catalog(split):
     # as the published tables: no train_acc (a feature that is nan in every row)
     p = L.train_predictor(tr.curves.drop(columns="train_acc"), cutoffs=GRID, calibration_folds=3)
     assert not p.structure and p.features == L.CURVE_FEATURES
-    r = p.predict(te.curves[te.curves["epoch"] <= 7.5])        # no catalog needed, cut at 7.5
+    r = p.predict(te.curves[te.curves["epoch"] <= 7.5])  # no catalog needed, cut at 7.5
     assert (r["cutoff"] == 7.5).all() and r["predicted"].notna().all()
-    assert np.allclose(p.correction(7.5), p.correction(5.0))   # the grid epoch below
+    assert np.allclose(p.correction(7.5), p.correction(5.0))  # the grid epoch below
 
 
 def test_save_and_load_give_the_same_predictions(predictor, split, tmp_path):
     _, te = split
     part = te.curves[te.curves["epoch"] <= 5]
     path = predictor.save(tmp_path / "p.npz")
-    with np.load(path, allow_pickle=False) as z:     # plain arrays only
+    with np.load(path, allow_pickle=False) as z:  # plain arrays only
         head = json.loads(str(z["header"]))
         assert all(z[k].dtype != object for k in z.files)
     assert head["format"] == "nnlife-predictor" and head["target_epoch"] == 40.0
     q = L.load_predictor(path)
-    pd.testing.assert_frame_equal(q.predict(part, catalog=te.table),
-                                  predictor.predict(part, catalog=te.table))
+    pd.testing.assert_frame_equal(
+        q.predict(part, catalog=te.table), predictor.predict(part, catalog=te.table)
+    )
 
 
 class _Payload:
@@ -116,13 +120,14 @@ def test_a_crafted_file_cannot_run_code(predictor, tmp_path):
     bad = tmp_path / "bad.npz"
     with np.load(good, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
-    arrays["median.value"] = np.array([_Payload(marker)], dtype=object)   # a pickled object array
+    arrays["median.value"] = np.array([_Payload(marker)], dtype=object)  # a pickled object array
     np.savez(bad, **arrays)
     with pytest.raises(L.PredictorFileError, match="bad.npz"):
         L.load_predictor(bad)
     assert not marker.exists()
     # a pickle file renamed .npz, and a zip with a foreign header, are refused the same way
     import pickle
+
     (tmp_path / "pickle.npz").write_bytes(pickle.dumps(_Payload(marker)))
     with pytest.raises(L.PredictorFileError, match="pickle.npz"):
         L.load_predictor(tmp_path / "pickle.npz")
@@ -143,7 +148,7 @@ def test_bad_input_gives_errors_that_name_it(predictor, split, sample_paths):
     with pytest.raises(ParameterError, match="curves is empty"):
         L.train_predictor(part.iloc[:0])
     with pytest.raises(ParameterError, match="not before the predictor's target epoch 40"):
-        predictor.predict(te.curves, catalog=te.table)                 # complete: cut at 40
+        predictor.predict(te.curves, catalog=te.table)  # complete: cut at 40
     one = str(part["id"].iloc[0])
     nan = part.assign(val_acc=np.where(part["id"] == one, np.nan, part["val_acc"]))
     with pytest.raises(ParameterError, match=one):
@@ -151,7 +156,7 @@ def test_bad_input_gives_errors_that_name_it(predictor, split, sample_paths):
     with pytest.raises(ParameterError, match="CIFAR100"):
         predictor.predict(part.assign(dataset="CIFAR100"), catalog=te.table)
     with pytest.raises(ParameterError, match="catalog"):
-        predictor.predict(part)                                        # trained with one
+        predictor.predict(part)  # trained with one
     with pytest.raises(ParameterError, match="before epoch 1"):
         predictor.predict(part[part["epoch"] <= 0.5], catalog=te.table)
     # the three published samples are CIFAR-100 (unseen) and too few to train on
@@ -164,19 +169,22 @@ def test_bad_input_gives_errors_that_name_it(predictor, split, sample_paths):
 
 def test_cross_fitting_never_predicts_a_network_it_was_trained_on(corpus):
     sub = corpus.select(ids=corpus.table["id"].iloc[:30])
-    r = learned_predictions(sub.curves, catalog=sub.table, cutoffs=(5, 20), folds=2, grid=(5.0, 20.0),
-                            calibration_folds=2)
+    r = learned_predictions(
+        sub.curves, catalog=sub.table, cutoffs=(5, 20), folds=2, grid=(5.0, 20.0), calibration_folds=2
+    )
     assert set(r["cutoff"]) == {5.0, 20.0} and set(r["method"]) == {"learned"}
     net = sub.table.set_index("id")["net_id"]
     folds_per_net = r.assign(net=net.reindex(r["id"]).to_numpy()).groupby("net")["fold"].nunique()
-    assert (folds_per_net == 1).all()          # all seeds of a network in one fold
+    assert (folds_per_net == 1).all()  # all seeds of a network in one fold
     assert r["id"].nunique() == len(sub.table[sub.table["status"] == "complete"])
     assert ((r["lower"] <= r["predicted"]) & (r["predicted"] <= r["upper"])).all()
 
 
 def test_the_learned_predictor_imports_no_torch(tmp_path):
-    code = ("import sys, nnlife; import nnlife.analyse.learned, nnlife.analyse.crossfit, "
-            "nnlife.analyse.early_stopping; c = nnlife.load_catalog(sys.argv[1]); "
-            "bad = [m for m in sys.modules if m == 'torch' or m.startswith(('torch.', 'nnlife.generate'))]; "
-            "assert not bad, bad")
+    code = (
+        "import sys, nnlife; import nnlife.analyse.learned, nnlife.analyse.crossfit, "
+        "nnlife.analyse.early_stopping; c = nnlife.load_catalog(sys.argv[1]); "
+        "bad = [m for m in sys.modules if m == 'torch' or m.startswith(('torch.', 'nnlife.generate'))]; "
+        "assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code, str(REFERENCE)], check=True, cwd=tmp_path)

@@ -12,7 +12,7 @@ from conftest import FIXTURES, ROOT
 
 # where a reference to ../shared would break a clone: the package, the tests, the notebooks, the
 # benchmarks, the scripts, the Makefile and the README (what people run and read)
-CHECKED = ["tests", "bench", "scripts", "Makefile", "README.md"]
+CHECKED = ["nnlife", "docs", "tests", "bench", "scripts", "Makefile", "README.md", "pyproject.toml"]
 SKIPPED_DIRS = {"__pycache__", ".ipynb_checkpoints", ".nnlife-catalog", ".pytest_cache"}
 TEXT_SUFFIXES = {
     ".py",

@@ -14,6 +14,7 @@ judged by its point error and by how wide an honest 80 % interval around it must
 
 ``interval_summary`` adds interval coverage and mean width to ``summarize_predictions``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,16 +24,31 @@ import pandas as pd
 
 from nnlife.errors import ParameterError
 
-from .learned import (CALIBRATION_FOLDS, FEATURE_CUTOFFS, LEVEL, _conformal, _groups, fit_predictor, fold_of,
-                      training_set)
+from .learned import (
+    CALIBRATION_FOLDS,
+    FEATURE_CUTOFFS,
+    LEVEL,
+    _conformal,
+    _groups,
+    fit_predictor,
+    fold_of,
+    training_set,
+)
 
-FOLDS = 5                     # cross-validation folds, grouped by network
+FOLDS = 5  # cross-validation folds, grouped by network
 
 
-def learned_predictions(curves: pd.DataFrame, catalog=None, cutoffs=(2, 5, 10, 20),
-                        target_epoch=None, folds: int = FOLDS, seed: int = 0,
-                        grid=FEATURE_CUTOFFS, calibration_folds: int = CALIBRATION_FOLDS,
-                        scheduler=None) -> pd.DataFrame:
+def learned_predictions(
+    curves: pd.DataFrame,
+    catalog=None,
+    cutoffs=(2, 5, 10, 20),
+    target_epoch=None,
+    folds: int = FOLDS,
+    seed: int = 0,
+    grid=FEATURE_CUTOFFS,
+    calibration_folds: int = CALIBRATION_FOLDS,
+    scheduler=None,
+) -> pd.DataFrame:
     """Cross-fitted predictions of the learned predictor at each cut-off.
 
     curves, catalog, target_epoch: as ``nnlife.train_predictor`` (the catalog adds the structure
@@ -47,15 +63,13 @@ def learned_predictions(curves: pd.DataFrame, catalog=None, cutoffs=(2, 5, 10, 2
     if folds < 2:
         raise ParameterError(f"folds must be >= 2, got {folds}")
     grid = tuple(sorted(set(float(c) for c in grid) | set(float(c) for c in cutoffs)))
-    ts = training_set(curves, catalog=catalog, target_epoch=target_epoch, cutoffs=grid,
-                      scheduler=scheduler)
+    ts = training_set(curves, catalog=catalog, target_epoch=target_epoch, cutoffs=grid, scheduler=scheduler)
     k = min(folds, len(np.unique(ts.groups)))
     fold = fold_of(ts.groups, k, seed)
     want = np.isin(ts.cutoff, np.asarray(cutoffs, dtype=float))
 
     def one(j):
-        p = fit_predictor(ts, seed=seed, rows=np.flatnonzero(fold != j),
-                          calibration_folds=calibration_folds)
+        p = fit_predictor(ts, seed=seed, rows=np.flatnonzero(fold != j), calibration_folds=calibration_folds)
         te = np.flatnonzero((fold == j) & want)
         out = p._predict_matrix(ts.ids[te], ts.cutoff[te], ts.X[te])
         return out.assign(truth=ts.y[te], fold=j)
@@ -64,8 +78,8 @@ def learned_predictions(curves: pd.DataFrame, catalog=None, cutoffs=(2, 5, 10, 2
         parts = [one(j) for j in range(k)]
     else:
         import dask
-        parts = list(dask.compute(*[dask.delayed(one, pure=False)(j) for j in range(k)],
-                                  scheduler=scheduler))
+
+        parts = list(dask.compute(*[dask.delayed(one, pure=False)(j) for j in range(k)], scheduler=scheduler))
     out = pd.concat(parts, ignore_index=True).assign(method="learned")
     out = out.sort_values(["cutoff", "fold", "id"], kind="stable").reset_index(drop=True)
     return out[["id", "cutoff", "method", "predicted", "lower", "upper", "truth", "fold"]]
@@ -95,7 +109,7 @@ def conformal_intervals(results: pd.DataFrame, folds: pd.Series, level: float = 
         out["upper"] = np.nan
     need = out["lower"].isna() & out["upper"].isna()
     err = (out["predicted"] - out["truth"]).abs().to_numpy(dtype=float)
-    for (m, c), grp in out[need].groupby(["method", "cutoff"], sort=False):
+    for (_m, _c), grp in out[need].groupby(["method", "cutoff"], sort=False):
         idx = grp.index.to_numpy()
         for j in pd.unique(grp["fold"]):
             mine = idx[grp["fold"].to_numpy() == j]
@@ -111,24 +125,35 @@ def interval_summary(results: pd.DataFrame) -> pd.DataFrame:
     """``nnlife.summarize_predictions`` plus coverage (share of truths within [lower, upper]) and
     width (mean upper - lower, points) per method and cut-off."""
     import nnlife
+
     base = nnlife.summarize_predictions(results)
     if not {"lower", "upper"} <= set(results.columns) or base.empty:
         return base.assign(coverage=np.nan, width=np.nan)
-    r = results.assign(_in=(results["truth"] >= results["lower"]) & (results["truth"] <= results["upper"]),
-                       _w=results["upper"] - results["lower"])
+    r = results.assign(
+        _in=(results["truth"] >= results["lower"]) & (results["truth"] <= results["upper"]),
+        _w=results["upper"] - results["lower"],
+    )
     ok = np.isfinite(r["lower"].to_numpy(dtype=float)) & np.isfinite(r["upper"].to_numpy(dtype=float))
     r = r[ok]
     agg = r.groupby(["method", "cutoff"]).agg(coverage=("_in", "mean"), width=("_w", "mean")).reset_index()
     return base.merge(agg, on=["method", "cutoff"], how="left")
 
 
-BASELINES = ("last_value", "penguin", "nnlife")   # nnlife.prediction_benchmark's methods
+BASELINES = ("last_value", "penguin", "nnlife")  # nnlife.prediction_benchmark's methods
 METHODS = BASELINES + ("learned",)
 
 
-def benchmark(curves: pd.DataFrame, catalog=None, cutoffs=(2, 5, 10, 20), methods=METHODS,
-              target_epoch=None, folds: int = FOLDS, seed: int = 0, scheduler=None,
-              penguin_ids=None) -> pd.DataFrame:
+def benchmark(
+    curves: pd.DataFrame,
+    catalog=None,
+    cutoffs=(2, 5, 10, 20),
+    methods=METHODS,
+    target_epoch=None,
+    folds: int = FOLDS,
+    seed: int = 0,
+    scheduler=None,
+    penguin_ids=None,
+) -> pd.DataFrame:
     """Every method at every cut-off, cross-fitted, with 80 % intervals.
 
     The baselines come from ``nnlife.prediction_benchmark`` (they learn nothing; their intervals
@@ -139,24 +164,40 @@ def benchmark(curves: pd.DataFrame, catalog=None, cutoffs=(2, 5, 10, 20), method
     (PENGUIN's sample aside) are kept, so the methods are compared on the same curves.
     """
     import nnlife
+
     unknown = set(methods) - set(METHODS)
     if unknown:
         raise ParameterError(f"unknown methods {sorted(unknown)}: use {list(METHODS)}")
-    from nnlife.lifecycle import as_long
+    from .long import as_long
+
     df = as_long(curves)
     parts = []
     base = [m for m in methods if m in BASELINES and m != "penguin"]
     if base:
-        parts.append(nnlife.prediction_benchmark(df, cutoffs=cutoffs, target_epoch=target_epoch,
-                                                 methods=base, scheduler=scheduler))
+        parts.append(
+            nnlife.prediction_benchmark(
+                df, cutoffs=cutoffs, target_epoch=target_epoch, methods=base, scheduler=scheduler
+            )
+        )
     if "penguin" in methods:
         sub = df if penguin_ids is None else df[df["id"].astype(str).isin(set(map(str, penguin_ids)))]
-        parts.append(nnlife.prediction_benchmark(sub, cutoffs=cutoffs, target_epoch=target_epoch,
-                                                 methods=("penguin",), scheduler=scheduler))
+        parts.append(
+            nnlife.prediction_benchmark(
+                sub, cutoffs=cutoffs, target_epoch=target_epoch, methods=("penguin",), scheduler=scheduler
+            )
+        )
     if "learned" in methods:
-        parts.append(learned_predictions(df, catalog=catalog, cutoffs=cutoffs,
-                                         target_epoch=target_epoch, folds=folds, seed=seed,
-                                         scheduler=scheduler).drop(columns="fold"))
+        parts.append(
+            learned_predictions(
+                df,
+                catalog=catalog,
+                cutoffs=cutoffs,
+                target_epoch=target_epoch,
+                folds=folds,
+                seed=seed,
+                scheduler=scheduler,
+            ).drop(columns="fold")
+        )
     res = pd.concat(parts, ignore_index=True)
     res["id"] = res["id"].astype(str)
     # the same networks for every method at a cut-off (PENGUIN's sample is a subset of them)
@@ -177,16 +218,23 @@ def benchmark(curves: pd.DataFrame, catalog=None, cutoffs=(2, 5, 10, 20), method
 class PredictionStudy:
     """Everything the prediction report shows, from ``prediction_study``."""
 
-    results: pd.DataFrame     # cross-fitted predictions with intervals (``benchmark``)
-    summary: pd.DataFrame     # per method and cut-off: n, mae, rmse, spearman, coverage, width
-    stopping: pd.DataFrame    # the early-stopping replay (``simulate_early_stopping``)
-    notes: tuple              # what was left out and why, for the reader
-    seconds: dict             # wall-clock seconds of each step
+    results: pd.DataFrame  # cross-fitted predictions with intervals (``benchmark``)
+    summary: pd.DataFrame  # per method and cut-off: n, mae, rmse, spearman, coverage, width
+    stopping: pd.DataFrame  # the early-stopping replay (``simulate_early_stopping``)
+    notes: tuple  # what was left out and why, for the reader
+    seconds: dict  # wall-clock seconds of each step
 
 
-def prediction_study(catalog, cutoffs=(2, 5, 10, 20), methods=METHODS, folds: int = FOLDS,
-                     seed: int = 0, penguin_networks: int | None = None, scheduler=None,
-                     **stopping_options) -> PredictionStudy:
+def prediction_study(
+    catalog,
+    cutoffs=(2, 5, 10, 20),
+    methods=METHODS,
+    folds: int = FOLDS,
+    seed: int = 0,
+    penguin_networks: int | None = None,
+    scheduler=None,
+    **stopping_options,
+) -> PredictionStudy:
     """Benchmark every method and replay early stopping on a ``Catalog``; never fails for want
     of data: with fewer than ``MIN_NETWORKS`` complete curves the learned predictor is left out
     (and said so in ``notes``), with none everything is empty.
@@ -198,34 +246,58 @@ def prediction_study(catalog, cutoffs=(2, 5, 10, 20), methods=METHODS, folds: in
 
     from .early_stopping import simulate_early_stopping
     from .learned import MIN_NETWORKS
+
     curves, table = catalog.curves, catalog.table
     notes, secs = [], {}
     complete = table[table["status"] == "complete"] if "status" in table.columns else table
     methods = list(methods)
     if "learned" in methods and len(complete) < MIN_NETWORKS:
         methods.remove("learned")
-        notes.append(f"too few networks to train a predictor: {len(complete)} complete curve(s), "
-                     f"{MIN_NETWORKS} needed; the learned predictor is left out")
+        notes.append(
+            f"too few networks to train a predictor: {len(complete)} complete curve(s), "
+            f"{MIN_NETWORKS} needed; the learned predictor is left out"
+        )
     penguin_ids = None
     if "penguin" in methods and penguin_networks is not None and len(complete) > penguin_networks:
         rng = np.random.default_rng(seed)
-        penguin_ids = list(rng.choice(complete["id"].astype(str).to_numpy(), penguin_networks,
-                                      replace=False))
-        notes.append(f"PENGUIN ran on a random sample of {penguin_networks} of the "
-                     f"{len(complete)} networks (about 1 s per curve and cut-off)")
+        penguin_ids = list(rng.choice(complete["id"].astype(str).to_numpy(), penguin_networks, replace=False))
+        notes.append(
+            f"PENGUIN ran on a random sample of {penguin_networks} of the "
+            f"{len(complete)} networks (about 1 s per curve and cut-off)"
+        )
     empty = pd.DataFrame()
     if len(complete) == 0 or not methods:
         notes.append("no complete curve to predict")
         return PredictionStudy(empty, empty, empty, tuple(notes), secs)
     t0 = time.perf_counter()
-    res = benchmark(curves, catalog=table, cutoffs=cutoffs, methods=methods, folds=folds, seed=seed,
-                    scheduler=scheduler, penguin_ids=penguin_ids)
+    res = benchmark(
+        curves,
+        catalog=table,
+        cutoffs=cutoffs,
+        methods=methods,
+        folds=folds,
+        seed=seed,
+        scheduler=scheduler,
+        penguin_ids=penguin_ids,
+    )
     secs["benchmark"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    stop = simulate_early_stopping(curves, catalog=table, cutoffs=cutoffs, predictions=res, seed=seed,
-                                   **stopping_options)
+    stop = simulate_early_stopping(
+        curves, catalog=table, cutoffs=cutoffs, predictions=res, seed=seed, **stopping_options
+    )
     secs["early_stopping"] = time.perf_counter() - t0
     return PredictionStudy(res, interval_summary(res), stop, tuple(notes), secs)
 
 
-__all__ = ["BASELINES", "METHODS", "PredictionStudy", "benchmark", "prediction_study", "FOLDS", "assign_folds", "conformal_intervals", "interval_summary", "learned_predictions"]
+__all__ = [
+    "BASELINES",
+    "METHODS",
+    "PredictionStudy",
+    "benchmark",
+    "prediction_study",
+    "FOLDS",
+    "assign_folds",
+    "conformal_intervals",
+    "interval_summary",
+    "learned_predictions",
+]

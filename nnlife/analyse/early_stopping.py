@@ -21,6 +21,7 @@ networks trained to the end; ``kept``, networks trained to the end. The learned 
 predictions are cross-fitted (``nnlife.analyse.crossfit``): no network is judged by a predictor
 that was trained on it or on another seed of it.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,10 +33,20 @@ from nnlife.errors import ParameterError
 
 from .crossfit import METHODS, benchmark
 
-KS = (1, 2, 3, 5, 10, 20, 40)             # k of the upper_below_kth rule
-ETAS = (1.25, 1.5, 2.0, 3.0, 4.0)         # eta of successive halving
-RESULT_COLUMNS = ("rule", "method", "param", "savings", "regret", "recall", "kept", "n_networks",
-                  "savings_sd", "regret_sd")
+KS = (1, 2, 3, 5, 10, 20, 40)  # k of the upper_below_kth rule
+ETAS = (1.25, 1.5, 2.0, 3.0, 4.0)  # eta of successive halving
+RESULT_COLUMNS = (
+    "rule",
+    "method",
+    "param",
+    "savings",
+    "regret",
+    "recall",
+    "kept",
+    "n_networks",
+    "savings_sd",
+    "regret_sd",
+)
 
 
 def _replay_kth(order, pred, upper, truth, cuts, target, k):
@@ -47,7 +58,7 @@ def _replay_kth(order, pred, upper, truth, cuts, target, k):
         stop_at = None
         if len(scores) >= k:
             kth = np.partition(np.asarray(scores), -k)[-k]
-            for j, c in enumerate(cuts):
+            for j, _c in enumerate(cuts):
                 if np.isfinite(upper[i, j]) and upper[i, j] < kth:
                     stop_at = j
                     break
@@ -80,13 +91,17 @@ def _halving(pred, cuts, target, eta):
 def _outcome(kept, truth, spent, n, target, top):
     best = float(truth.max())
     top_ids = np.argsort(-truth, kind="stable")[:top]
-    return {"savings": 1.0 - spent / (n * target),
-            "regret": best - float(truth[kept].max()) if kept.any() else best,
-            "recall": float(kept[top_ids].mean()), "kept": int(kept.sum())}
+    return {
+        "savings": 1.0 - spent / (n * target),
+        "regret": best - float(truth[kept].max()) if kept.any() else best,
+        "recall": float(kept[top_ids].mean()),
+        "kept": int(kept.sum()),
+    }
 
 
-def replay(predictions: pd.DataFrame, target_epoch: float, ks=KS, etas=ETAS, n_orders: int = 5,
-           seed=0, top: int = 10) -> pd.DataFrame:
+def replay(
+    predictions: pd.DataFrame, target_epoch: float, ks=KS, etas=ETAS, n_orders: int = 5, seed=0, top: int = 10
+) -> pd.DataFrame:
     """Replay both rules on a table of predictions (``nnlife.analyse.crossfit.benchmark``'s:
     id, cutoff, method, predicted, upper, truth). Networks missing at some cut-off for a method
     are left out of that method's replay. Returns ``RESULT_COLUMNS`` (savings and regret are
@@ -117,23 +132,53 @@ def replay(predictions: pd.DataFrame, target_epoch: float, ks=KS, etas=ETAS, n_o
                 spent, kept = _replay_kth(order, pred, upper, truth, cuts, target_epoch, k)
                 outs.append(_outcome(kept, truth, spent, n, target_epoch, top))
             o = pd.DataFrame(outs)
-            rows.append({"rule": "upper_below_kth", "method": m, "param": float(k),
-                         "savings": o["savings"].mean(), "regret": o["regret"].mean(),
-                         "recall": o["recall"].mean(), "kept": o["kept"].mean(), "n_networks": n,
-                         "savings_sd": o["savings"].std(ddof=0), "regret_sd": o["regret"].std(ddof=0)})
+            rows.append(
+                {
+                    "rule": "upper_below_kth",
+                    "method": m,
+                    "param": float(k),
+                    "savings": o["savings"].mean(),
+                    "regret": o["regret"].mean(),
+                    "recall": o["recall"].mean(),
+                    "kept": o["kept"].mean(),
+                    "n_networks": n,
+                    "savings_sd": o["savings"].std(ddof=0),
+                    "regret_sd": o["regret"].std(ddof=0),
+                }
+            )
         for eta in etas:
             spent, kept = _halving(pred, cuts, target_epoch, eta)
             r = _outcome(kept, truth, spent, n, target_epoch, top)
-            rows.append({"rule": "successive_halving", "method": m, "param": float(eta), **r,
-                         "n_networks": n, "savings_sd": 0.0, "regret_sd": 0.0})
+            rows.append(
+                {
+                    "rule": "successive_halving",
+                    "method": m,
+                    "param": float(eta),
+                    **r,
+                    "n_networks": n,
+                    "savings_sd": 0.0,
+                    "regret_sd": 0.0,
+                }
+            )
     return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
 
 
-def simulate_early_stopping(curves: pd.DataFrame, predictor=("last_value", "penguin", "nnlife", "learned"),
-                            catalog=None, cutoffs=(2, 5, 10, 20), target_epoch=None, ks=KS, etas=ETAS,
-                            n_orders: int = 5, top: int = 10, folds: int = 5, seed: int = 0,
-                            predictions: pd.DataFrame | None = None, scheduler=None,
-                            penguin_ids=None) -> pd.DataFrame:
+def simulate_early_stopping(
+    curves: pd.DataFrame,
+    predictor=("last_value", "penguin", "nnlife", "learned"),
+    catalog=None,
+    cutoffs=(2, 5, 10, 20),
+    target_epoch=None,
+    ks=KS,
+    etas=ETAS,
+    n_orders: int = 5,
+    top: int = 10,
+    folds: int = 5,
+    seed: int = 0,
+    predictions: pd.DataFrame | None = None,
+    scheduler=None,
+    penguin_ids=None,
+) -> pd.DataFrame:
     """Replay a search over the lifespans of ``curves`` with early stopping (module docstring).
 
     curves: long form of complete curves (the truth is each network's val_acc at the target).
@@ -149,7 +194,8 @@ def simulate_early_stopping(curves: pd.DataFrame, predictor=("last_value", "peng
     Returns ``RESULT_COLUMNS``: one row per rule, method and parameter.
     Raises ParameterError for unknown methods or no complete curve.
     """
-    from nnlife.lifecycle import as_long
+    from .long import as_long
+
     df = as_long(curves)
     if len(df) == 0:
         raise ParameterError("curves is empty: pass complete curves in long form")
@@ -161,11 +207,20 @@ def simulate_early_stopping(curves: pd.DataFrame, predictor=("last_value", "peng
             methods = (predictor,) if isinstance(predictor, str) else tuple(predictor)
             unknown = set(methods) - set(METHODS)
             if unknown:
-                raise ParameterError(f"unknown predictor(s) {sorted(unknown)}: use {list(METHODS)} "
-                                     "or a Predictor")
-            predictions = benchmark(df, catalog=catalog, cutoffs=cutoffs, methods=methods,
-                                    target_epoch=tgt, folds=folds, seed=seed, scheduler=scheduler,
-                                    penguin_ids=penguin_ids)
+                raise ParameterError(
+                    f"unknown predictor(s) {sorted(unknown)}: use {list(METHODS)} or a Predictor"
+                )
+            predictions = benchmark(
+                df,
+                catalog=catalog,
+                cutoffs=cutoffs,
+                methods=methods,
+                target_epoch=tgt,
+                folds=folds,
+                seed=seed,
+                scheduler=scheduler,
+                penguin_ids=penguin_ids,
+            )
     predictions = predictions[predictions["cutoff"].isin([float(c) for c in cutoffs])]
     return replay(predictions, tgt, ks=ks, etas=etas, n_orders=n_orders, seed=seed, top=top)
 

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
+from ..atomic import atomic_write
 from ..columns import VAL_ACC
 from ..errors import ParameterError
 from .families import Family, get_family, resolve_families
@@ -351,7 +352,7 @@ def fit_curves(
     key = id_pos.reindex(table["id"]).to_numpy() * len(fams) + table["family"].map(fam_pos).to_numpy()
     table = table.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
     if path is not None:
-        table.to_parquet(path, index=False)
+        atomic_write(path, write=lambda f: table.to_parquet(f, index=False))
     return table
 
 

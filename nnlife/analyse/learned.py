@@ -34,11 +34,11 @@ Saved predictors (``Predictor.save`` / ``load_predictor``) are one ``.npz`` file
 arrays and a JSON header, read with ``numpy.load(allow_pickle=False)``: loading one cannot run
 code, and predicting needs neither scikit-learn nor pickle (the trees are evaluated in numpy).
 """
+
 from __future__ import annotations
 
 import json
 import math
-import os
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -48,46 +48,93 @@ import numpy as np
 import pandas as pd
 
 import nnlife
-from nnlife.columns import EPOCH, TRAIN_ACC, TRAIN_LOSS, VAL_ACC, VAL_LOSS
-from nnlife.errors import NnlifeError, ParameterError
 
-FORMAT = "nnlife-predictor"      # the "format" of a saved predictor's header
+from ..atomic import atomic_write
+from ..columns import EPOCH, TRAIN_ACC, TRAIN_LOSS, VAL_ACC, VAL_LOSS
+from ..errors import NnlifeError, ParameterError
+from .families import DOMHAN, PENGUIN
+
+FORMAT = "nnlife-predictor"  # the "format" of a saved predictor's header
 FORMAT_VERSION = 1
-LEVEL = 0.8                      # coverage the intervals aim at
-QUANTILES = (0.1, 0.5, 0.9)      # lower, median, upper models (pinball loss)
-MIN_NETWORKS = 10                # fewer complete curves than this: no predictor
-MIN_CUTOFF = 1.0                 # epochs: the earliest cut-off a prediction is made from
-CALIBRATION_FOLDS = 5            # grouped folds of the conformal calibration
+LEVEL = 0.8  # coverage the intervals aim at
+QUANTILES = (0.1, 0.5, 0.9)  # lower, median, upper models (pinball loss)
+MIN_NETWORKS = 10  # fewer complete curves than this: no predictor
+MIN_CUTOFF = 1.0  # epochs: the earliest cut-off a prediction is made from
+CALIBRATION_FOLDS = 5  # grouped folds of the conformal calibration
 # epochs at which each training curve is cut (those below the target are used)
-ANCHOR = "val_acc_last2"         # the trees learn the final val_acc minus this feature
+ANCHOR = "val_acc_last2"  # the trees learn the final val_acc minus this feature
 FEATURE_CUTOFFS = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 15.0, 20.0, 25.0, 30.0, 35.0)
 # Domhan et al.'s 11 families (the ensemble's) and PENGUIN's function
-ENSEMBLE_FAMILIES = ("vap3", "pow3", "loglog_linear2", "hill3", "logpower3", "pow4", "mmf4",
-                     "exp4", "janoschek4", "weibull4", "ilog2")
-FEATURE_FAMILIES = ENSEMBLE_FAMILIES + ("penguin3",)
-ONSET_POINTS = 10.0              # points above chance that count as having started to learn
-VALUE_EPOCHS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0)   # val_acc at these epochs, when observed
+ENSEMBLE_FAMILIES = DOMHAN
+FEATURE_FAMILIES = ENSEMBLE_FAMILIES + (PENGUIN,)
+ONSET_POINTS = 10.0  # points above chance that count as having started to learn
+VALUE_EPOCHS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0)  # val_acc at these epochs, when observed
 # catalog columns used as structure and hyperparameter features (numeric; nan when absent)
 STRUCTURE_FEATURES = (
-    "n_conv", "n_hidden_fc", "log10_params", "log10_flops", "receptive_field", "rf_fraction",
-    "final_size", "final_channels", "flat_features", "total_stride", "total_filters",
-    "max_filters", "mean_kernel", "max_kernel", "hidden_fc_units", "n_pool", "n_conv_dropout",
-    "n_fc_dropout", "conv_dropout_rate", "fc_dropout_rate", "batch_size", "log10_learning_rate",
-    "momentum", "dampening", "weight_decay", "train_size",
+    "n_conv",
+    "n_hidden_fc",
+    "log10_params",
+    "log10_flops",
+    "receptive_field",
+    "rf_fraction",
+    "final_size",
+    "final_channels",
+    "flat_features",
+    "total_stride",
+    "total_filters",
+    "max_filters",
+    "mean_kernel",
+    "max_kernel",
+    "hidden_fc_units",
+    "n_pool",
+    "n_conv_dropout",
+    "n_fc_dropout",
+    "conv_dropout_rate",
+    "fc_dropout_rate",
+    "batch_size",
+    "log10_learning_rate",
+    "momentum",
+    "dampening",
+    "weight_decay",
+    "train_size",
 )
 # gradient boosting settings (scikit-learn HistGradientBoostingRegressor)
-BOOSTING = {"max_iter": 150, "learning_rate": 0.08, "max_leaf_nodes": 15, "min_samples_leaf": 20,
-            "l2_regularization": 1.0, "max_bins": 63, "early_stopping": False}
+BOOSTING = {
+    "max_iter": 150,
+    "learning_rate": 0.08,
+    "max_leaf_nodes": 15,
+    "min_samples_leaf": 20,
+    "l2_regularization": 1.0,
+    "max_bins": 63,
+    "early_stopping": False,
+}
 
 
 def _curve_features():
     names = ["cutoff", "horizon", "chance", "n_nonfinite"]
     names += [f"val_acc_at_{e:g}" for e in VALUE_EPOCHS]
-    names += ["val_acc_last", "val_acc_last2", "val_acc_best", "val_acc_spread2", "val_acc_gain",
-              "val_acc_above_chance", "onset_epoch", "at_chance_share", "slope_1", "slope_2", "slope_5",
-              "val_loss_last", "val_loss_best", "val_loss_rise", "val_loss_slope_2",
-              "train_loss_last", "train_loss_first", "train_loss_slope_2",
-              "loss_gap_last", "acc_gap_last"]
+    names += [
+        "val_acc_last",
+        "val_acc_last2",
+        "val_acc_best",
+        "val_acc_spread2",
+        "val_acc_gain",
+        "val_acc_above_chance",
+        "onset_epoch",
+        "at_chance_share",
+        "slope_1",
+        "slope_2",
+        "slope_5",
+        "val_loss_last",
+        "val_loss_best",
+        "val_loss_rise",
+        "val_loss_slope_2",
+        "train_loss_last",
+        "train_loss_first",
+        "train_loss_slope_2",
+        "loss_gap_last",
+        "acc_gap_last",
+    ]
     names += [f"fit_{f}" for f in FEATURE_FAMILIES]
     names += ["fit_best", "ensemble", "ensemble_n_models", "ensemble_minus_last"]
     return tuple(names)
@@ -102,8 +149,9 @@ class PredictorFileError(NnlifeError, ValueError):
 
 # --- features of prefixes ---------------------------------------------------------------------
 def _chance(dataset) -> float:
-    from nnlife.spec import N_CLASSES, canonical_dataset
-    return 100.0 / N_CLASSES[canonical_dataset(dataset)]
+    from ..datasets import N_CLASSES, canonical_name
+
+    return 100.0 / N_CLASSES[canonical_name(dataset)]
 
 
 def _slope(E, Y, mask):
@@ -131,7 +179,7 @@ def _nanstat(fn, Y, mask):
     """A nan-aware reduction (np.nanmean, ...) of each row within ``mask`` (nan where empty)."""
     m = mask & np.isfinite(Y)
     with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)    # "mean of empty slice": nan, as meant
+        warnings.simplefilter("ignore", RuntimeWarning)  # "mean of empty slice": nan, as meant
         out = fn(np.where(m, Y, np.nan), axis=1)
     return np.where(m.any(axis=1), out, np.nan)
 
@@ -142,13 +190,19 @@ def _prefix_stats(arrays, rows, cut, target, chance):
     seen = arrays.present[rows] & (E <= cut + 1e-9)
     acc, vl, tl, ta = (arrays[c][rows] for c in (VAL_ACC, VAL_LOSS, TRAIN_LOSS, TRAIN_ACC))
     last2 = seen & (E > cut - 2.0 + 1e-9)
-    f = {"cutoff": np.full(len(rows), float(cut)), "horizon": np.full(len(rows), target - cut),
-         "chance": chance}
+    f = {
+        "cutoff": np.full(len(rows), float(cut)),
+        "horizon": np.full(len(rows), target - cut),
+        "chance": chance,
+    }
     nonfinite = seen & ~(np.isfinite(acc) & np.isfinite(vl) & np.isfinite(tl))
     f["n_nonfinite"] = nonfinite.sum(axis=1).astype(float)
     for e in VALUE_EPOCHS:
-        f[f"val_acc_at_{e:g}"] = (_last(acc, seen & (E <= e + 1e-9) & (E > e - 0.25))
-                                  if e <= cut + 1e-9 else np.full(len(rows), np.nan))
+        f[f"val_acc_at_{e:g}"] = (
+            _last(acc, seen & (E <= e + 1e-9) & (E > e - 0.25))
+            if e <= cut + 1e-9
+            else np.full(len(rows), np.nan)
+        )
     f["val_acc_last"] = _last(acc, seen)
     f["val_acc_last2"] = _nanstat(np.nanmean, acc, last2)
     f["val_acc_best"] = _nanstat(np.nanmax, acc, seen)
@@ -179,8 +233,9 @@ def _prefix_stats(arrays, rows, cut, target, chance):
     return f
 
 
-def prefix_features(curves: pd.DataFrame, cuts: dict, target_epoch: float, chance: dict,
-                    scheduler=None) -> pd.DataFrame:
+def prefix_features(
+    curves: pd.DataFrame, cuts: dict, target_epoch: float, chance: dict, scheduler=None
+) -> pd.DataFrame:
     """One row of ``CURVE_FEATURES`` per (id, cut-off): the features the predictor learns from.
 
     curves: long form (id, epoch, val_acc, val_loss, train_loss[, train_acc]). cuts: {id: [cut
@@ -188,7 +243,8 @@ def prefix_features(curves: pd.DataFrame, cuts: dict, target_epoch: float, chanc
     percent}. scheduler: passed to ``nnlife.fit_curves``. Returns columns id, cutoff, then the
     features (nan where not defined, e.g. val_acc at 10 epochs for a cut at 5).
     """
-    from nnlife.lifecycle import pivot_curves
+    from .long import pivot_curves
+
     arrays = pivot_curves(curves, (VAL_ACC, VAL_LOSS, TRAIN_LOSS, TRAIN_ACC))
     pos = {str(i): k for k, i in enumerate(arrays.ids)}
     pairs = [(str(i), float(c)) for i, cs in cuts.items() for c in np.atleast_1d(cs)]
@@ -222,8 +278,9 @@ def prefix_features(curves: pd.DataFrame, cuts: dict, target_epoch: float, chanc
     out = feats[["id"] + list(CURVE_FEATURES)]
     num = out[list(CURVE_FEATURES)].to_numpy(dtype=float)
     num[~np.isfinite(num)] = np.nan
-    out = pd.concat([out[["id"]].reset_index(drop=True),
-                     pd.DataFrame(num, columns=list(CURVE_FEATURES))], axis=1)
+    out = pd.concat(
+        [out[["id"]].reset_index(drop=True), pd.DataFrame(num, columns=list(CURVE_FEATURES))], axis=1
+    )
     return out
 
 
@@ -241,7 +298,8 @@ def _prefix_long(curves, pairs):
 
 
 def _fit_predictions(fits, target_epoch):
-    from nnlife.fitting import predict_from_fits
+    from .fitting import predict_from_fits
+
     p = predict_from_fits(fits, target_epoch)
     with np.errstate(invalid="ignore"):
         return np.where(np.isfinite(p), np.clip(p, 0.0, 100.0), np.nan)
@@ -249,11 +307,14 @@ def _fit_predictions(fits, target_epoch):
 
 # --- input checks -----------------------------------------------------------------------------
 def _long(curves, what: str) -> pd.DataFrame:
-    from nnlife.lifecycle import as_long
+    from .long import as_long
+
     df = as_long(curves)
     if len(df) == 0:
-        raise ParameterError(f"{what} is empty: pass learning curves in long form "
-                             "(id, epoch, val_acc, ...), e.g. nnlife.load_catalog(path).curves")
+        raise ParameterError(
+            f"{what} is empty: pass learning curves in long form "
+            "(id, epoch, val_acc, ...), e.g. nnlife.load_catalog(path).curves"
+        )
     missing = [c for c in (EPOCH, VAL_ACC) if c not in df.columns]
     if missing:
         raise ParameterError(f"{what} lacks the columns {missing} (columns: {list(df.columns)})")
@@ -264,24 +325,27 @@ def _long(curves, what: str) -> pd.DataFrame:
 
 def _datasets(df: pd.DataFrame, catalog, what: str, known=None) -> pd.Series:
     """Dataset of every id (original spellings), from the curves or the catalog."""
-    from nnlife.spec import canonical_dataset
+    from ..datasets import canonical_name
+
     ids = pd.unique(df["id"])
     if "dataset" in df.columns and df["dataset"].notna().all():
         ds = df.groupby("id")["dataset"].first()
     elif catalog is not None and "dataset" in catalog.columns:
         ds = catalog.assign(id=catalog["id"].astype(str)).set_index("id")["dataset"].reindex(ids)
     elif known is not None and len(known) == 1:
-        ds = pd.Series(known[0], index=ids)   # a predictor of one dataset: that one
+        ds = pd.Series(known[0], index=ids)  # a predictor of one dataset: that one
     else:
-        raise ParameterError(f"{what} has no 'dataset' column and no catalog gives one: add it "
-                             "(the catalog's long form has it)")
+        raise ParameterError(
+            f"{what} has no 'dataset' column and no catalog gives one: add it "
+            "(the catalog's long form has it)"
+        )
     bad = ds.index[ds.isna()].tolist()
     if bad:
         raise ParameterError(f"{what}: no dataset known for {len(bad)} id(s), e.g. {bad[:3]}")
     out = {}
     for i, d in ds.items():
         try:
-            out[i] = canonical_dataset(d)
+            out[i] = canonical_name(d)
         except ValueError as e:
             raise ParameterError(f"{what}: id {i}: {e}") from None
     return pd.Series(out).reindex(ids)
@@ -292,20 +356,27 @@ def _structure(catalog, ids, what: str) -> np.ndarray:
     if isinstance(catalog, nnlife_catalog_type()):
         catalog = catalog.table
     if not isinstance(catalog, pd.DataFrame) or "id" not in catalog.columns:
-        raise ParameterError(f"catalog must be the catalog table (Catalog.table) with an 'id' "
-                             f"column, got {type(catalog).__name__}")
+        raise ParameterError(
+            f"catalog must be the catalog table (Catalog.table) with an 'id' "
+            f"column, got {type(catalog).__name__}"
+        )
     t = catalog.assign(id=catalog["id"].astype(str)).drop_duplicates("id").set_index("id")
     missing = [i for i in ids if i not in t.index]
     if missing:
-        raise ParameterError(f"{what}: {len(missing)} id(s) are not in the catalog, e.g. "
-                             f"{missing[:3]}; pass the catalog of these curves")
-    cols = {c: pd.to_numeric(t[c], errors="coerce") if c in t.columns else
-            pd.Series(np.nan, index=t.index) for c in STRUCTURE_FEATURES}
+        raise ParameterError(
+            f"{what}: {len(missing)} id(s) are not in the catalog, e.g. "
+            f"{missing[:3]}; pass the catalog of these curves"
+        )
+    cols = {
+        c: pd.to_numeric(t[c], errors="coerce") if c in t.columns else pd.Series(np.nan, index=t.index)
+        for c in STRUCTURE_FEATURES
+    }
     return pd.DataFrame(cols).reindex(list(ids)).to_numpy(dtype=float)
 
 
 def nnlife_catalog_type():
-    from nnlife.catalog import Catalog
+    from .catalog import Catalog
+
     return Catalog
 
 
@@ -338,18 +409,22 @@ def _export(model) -> dict:
     """A fitted HistGradientBoostingRegressor as plain arrays (see ``_tree_predict``)."""
     nodes = [p.nodes for it in model._predictors for p in it]
     if any(n["is_categorical"].any() for n in nodes):
-        raise NnlifeError("categorical splits are not exported")   # never: no categorical features
+        raise NnlifeError("categorical splits are not exported")  # never: no categorical features
     sizes = np.array([len(n) for n in nodes])
     offs = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     cat = np.concatenate(nodes)
     shift = np.repeat(offs, sizes)
-    return {"feature": cat["feature_idx"].astype(np.int64),
-            "threshold": cat["num_threshold"].astype(float),
-            "missing_left": cat["missing_go_to_left"].astype(bool),
-            "left": cat["left"].astype(np.int64) + shift, "right": cat["right"].astype(np.int64) + shift,
-            "leaf": cat["is_leaf"].astype(bool), "value": cat["value"].astype(float),
-            "roots": offs.astype(np.int64),
-            "baseline": np.asarray(float(np.ravel(model._baseline_prediction)[0]))}
+    return {
+        "feature": cat["feature_idx"].astype(np.int64),
+        "threshold": cat["num_threshold"].astype(float),
+        "missing_left": cat["missing_go_to_left"].astype(bool),
+        "left": cat["left"].astype(np.int64) + shift,
+        "right": cat["right"].astype(np.int64) + shift,
+        "leaf": cat["is_leaf"].astype(bool),
+        "value": cat["value"].astype(float),
+        "roots": offs.astype(np.int64),
+        "baseline": np.asarray(float(np.ravel(model._baseline_prediction)[0])),
+    }
 
 
 def _tree_predict(t: dict, X: np.ndarray) -> np.ndarray:
@@ -373,6 +448,7 @@ def _tree_predict(t: dict, X: np.ndarray) -> np.ndarray:
 def _fit_quantile(X, y, q, seed):
     from sklearn.ensemble import HistGradientBoostingRegressor
     from threadpoolctl import threadpool_limits
+
     # a feature that is nan in every training row (train_acc gaps of the published tables, which
     # have no train_acc) would break the binning: make it a constant, which is never split on
     X = np.where(np.isnan(X).all(axis=0), 0.0, X)
@@ -388,17 +464,17 @@ def _fit_quantile(X, y, q, seed):
 class Predictor:
     """A learned early predictor of val_acc at ``target_epoch`` (see the module docstring)."""
 
-    target_epoch: float          # epoch predicted (epochs)
-    features: tuple              # feature names, the column order of the models
-    structure: bool              # trained with catalog features (predict then needs the catalog)
-    datasets: tuple              # datasets of the training curves (original spellings)
-    cutoffs: tuple               # cut-off grid of the training set (epochs)
-    corrections: tuple           # conformal widening of the interval at each grid cut-off (points)
-    n_networks: int              # complete curves trained on
-    n_groups: int                # distinct networks among them (seeds of one network: one)
-    seed: int                    # seed of the trees and the calibration folds
-    models: dict = field(repr=False)   # "lower", "median", "upper" -> tree arrays
-    level: float = LEVEL         # nominal coverage of [lower, upper]
+    target_epoch: float  # epoch predicted (epochs)
+    features: tuple  # feature names, the column order of the models
+    structure: bool  # trained with catalog features (predict then needs the catalog)
+    datasets: tuple  # datasets of the training curves (original spellings)
+    cutoffs: tuple  # cut-off grid of the training set (epochs)
+    corrections: tuple  # conformal widening of the interval at each grid cut-off (points)
+    n_networks: int  # complete curves trained on
+    n_groups: int  # distinct networks among them (seeds of one network: one)
+    seed: int  # seed of the trees and the calibration folds
+    models: dict = field(repr=False)  # "lower", "median", "upper" -> tree arrays
+    level: float = LEVEL  # nominal coverage of [lower, upper]
 
     # -- prediction --
     def predict(self, curves: pd.DataFrame, catalog=None, scheduler=None) -> pd.DataFrame:
@@ -418,30 +494,43 @@ class Predictor:
         acc = pd.to_numeric(df[VAL_ACC], errors="coerce").to_numpy(dtype=float)
         bad = pd.unique(df["id"][~np.isfinite(acc)])
         if len(bad):
-            raise ParameterError(f"curves: val_acc is nan or inf in {len(bad)} curve(s), e.g. "
-                                 f"{list(bad[:3])}: a run that diverged has nothing to predict; "
-                                 "drop those ids")
+            raise ParameterError(
+                f"curves: val_acc is nan or inf in {len(bad)} curve(s), e.g. "
+                f"{list(bad[:3])}: a run that diverged has nothing to predict; "
+                "drop those ids"
+            )
         cut = df.groupby("id")[EPOCH].max().reindex(ids)
         late = cut[cut >= self.target_epoch - 1e-9]
         if len(late):
             raise ParameterError(
                 f"curves: {len(late)} curve(s) reach epoch {late.iloc[0]:g} (e.g. {late.index[0]}), "
                 f"not before the predictor's target epoch {self.target_epoch:g}: cut them before "
-                "it (e.g. curves[curves.epoch <= 10])")
+                "it (e.g. curves[curves.epoch <= 10])"
+            )
         early = cut[cut < MIN_CUTOFF - 1e-9]
         if len(early):
-            raise ParameterError(f"curves: {len(early)} curve(s) end before epoch {MIN_CUTOFF:g} "
-                                 f"(e.g. {early.index[0]} at {early.iloc[0]:g}): the predictor "
-                                 "needs at least one epoch")
-        ds = _datasets(df, catalog.table if isinstance(catalog, nnlife_catalog_type()) else catalog,
-                       "curves", known=self.datasets)
+            raise ParameterError(
+                f"curves: {len(early)} curve(s) end before epoch {MIN_CUTOFF:g} "
+                f"(e.g. {early.index[0]} at {early.iloc[0]:g}): the predictor "
+                "needs at least one epoch"
+            )
+        ds = _datasets(
+            df,
+            catalog.table if isinstance(catalog, nnlife_catalog_type()) else catalog,
+            "curves",
+            known=self.datasets,
+        )
         unseen = sorted(set(ds) - set(self.datasets))
         if unseen:
-            raise ParameterError(f"curves: dataset(s) {unseen} were not in this predictor's "
-                                 f"training curves ({list(self.datasets)}): train one on them")
+            raise ParameterError(
+                f"curves: dataset(s) {unseen} were not in this predictor's "
+                f"training curves ({list(self.datasets)}): train one on them"
+            )
         if self.structure and catalog is None:
-            raise ParameterError("this predictor was trained with catalog features: pass "
-                                 "catalog= (the catalog table of these curves)")
+            raise ParameterError(
+                "this predictor was trained with catalog features: pass "
+                "catalog= (the catalog table of these curves)"
+            )
         X = self._matrix(df, {i: float(cut[i]) for i in ids}, ds, catalog, scheduler)
         return self._predict_matrix(ids, cut.to_numpy(dtype=float), X)
 
@@ -464,8 +553,15 @@ class Predictor:
         med = np.clip(med, 0.0, 100.0)
         lo = np.clip(np.minimum(lo, med), 0.0, 100.0)
         hi = np.clip(np.maximum(hi, med), 0.0, 100.0)
-        return pd.DataFrame({"id": list(ids), "cutoff": np.asarray(cut, dtype=float),
-                             "predicted": med, "lower": lo, "upper": hi})
+        return pd.DataFrame(
+            {
+                "id": list(ids),
+                "cutoff": np.asarray(cut, dtype=float),
+                "predicted": med,
+                "lower": lo,
+                "upper": hi,
+            }
+        )
 
     def correction(self, cutoff) -> np.ndarray:
         """Conformal widening (points) at each ``cutoff``: that of the grid cut-off at or below."""
@@ -476,13 +572,24 @@ class Predictor:
     # -- files --
     def header(self) -> dict:
         """The JSON header of a saved predictor (everything but the tree arrays)."""
-        return {"format": FORMAT, "format_version": FORMAT_VERSION,
-                "nnlife_version": nnlife.__version__, "target_epoch": self.target_epoch,
-                "features": list(self.features), "structure": self.structure,
-                "datasets": list(self.datasets), "cutoffs": list(self.cutoffs),
-                "corrections": list(self.corrections), "n_networks": self.n_networks,
-                "n_groups": self.n_groups, "seed": self.seed, "level": self.level,
-                "quantiles": list(QUANTILES), "anchor": ANCHOR, "boosting": BOOSTING}
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "nnlife_version": nnlife.__version__,
+            "target_epoch": self.target_epoch,
+            "features": list(self.features),
+            "structure": self.structure,
+            "datasets": list(self.datasets),
+            "cutoffs": list(self.cutoffs),
+            "corrections": list(self.corrections),
+            "n_networks": self.n_networks,
+            "n_groups": self.n_groups,
+            "seed": self.seed,
+            "level": self.level,
+            "quantiles": list(QUANTILES),
+            "anchor": ANCHOR,
+            "boosting": BOOSTING,
+        }
 
     def save(self, path) -> Path:
         """Write the predictor to ``path`` (a .npz file: a JSON header and numeric arrays only;
@@ -492,11 +599,7 @@ class Predictor:
         for name, t in self.models.items():
             for k, v in t.items():
                 arrays[f"{name}.{k}"] = np.asarray(v)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        os.replace(tmp, path)
-        return path
+        return atomic_write(path, write=lambda fh: np.savez_compressed(fh, **arrays))
 
 
 def load_predictor(path) -> Predictor:
@@ -519,11 +622,15 @@ def load_predictor(path) -> Predictor:
     except (KeyError, ValueError) as e:
         raise PredictorFileError(f"{path}: no readable header ({e})") from None
     if not isinstance(head, dict) or head.get("format") != FORMAT:
-        raise PredictorFileError(f"{path}: not a saved nnlife predictor (format "
-                                 f"{head.get('format') if isinstance(head, dict) else head!r})")
+        raise PredictorFileError(
+            f"{path}: not a saved nnlife predictor (format "
+            f"{head.get('format') if isinstance(head, dict) else head!r})"
+        )
     if head.get("format_version") != FORMAT_VERSION:
-        raise PredictorFileError(f"{path}: predictor format {head.get('format_version')}, this "
-                                 f"nnlife reads {FORMAT_VERSION}: train it again")
+        raise PredictorFileError(
+            f"{path}: predictor format {head.get('format_version')}, this "
+            f"nnlife reads {FORMAT_VERSION}: train it again"
+        )
     models = {}
     for name in ("lower", "median", "upper"):
         try:
@@ -532,18 +639,26 @@ def load_predictor(path) -> Predictor:
             raise PredictorFileError(f"{path}: model {name!r} lacks the array {e}") from None
         n = t["value"].size
         for k in ("left", "right", "roots", "feature"):
-            if t[k].dtype.kind not in "iu" or (t[k].size and (t[k].min() < 0 or
-                                                              t[k].max() >= max(n, len(head["features"])
-                                                                                if k == "feature" else n))):
+            if t[k].dtype.kind not in "iu" or (
+                t[k].size
+                and (t[k].min() < 0 or t[k].max() >= max(n, len(head["features"]) if k == "feature" else n))
+            ):
                 raise PredictorFileError(f"{path}: model {name!r} has a bad {k!r} array")
         models[name] = t
     try:
-        return Predictor(target_epoch=float(head["target_epoch"]), features=tuple(head["features"]),
-                         structure=bool(head["structure"]), datasets=tuple(head["datasets"]),
-                         cutoffs=tuple(float(c) for c in head["cutoffs"]),
-                         corrections=tuple(float(c) for c in head["corrections"]),
-                         n_networks=int(head["n_networks"]), n_groups=int(head["n_groups"]),
-                         seed=int(head["seed"]), models=models, level=float(head["level"]))
+        return Predictor(
+            target_epoch=float(head["target_epoch"]),
+            features=tuple(head["features"]),
+            structure=bool(head["structure"]),
+            datasets=tuple(head["datasets"]),
+            cutoffs=tuple(float(c) for c in head["cutoffs"]),
+            corrections=tuple(float(c) for c in head["corrections"]),
+            n_networks=int(head["n_networks"]),
+            n_groups=int(head["n_groups"]),
+            seed=int(head["seed"]),
+            models=models,
+            level=float(head["level"]),
+        )
     except (KeyError, TypeError, ValueError) as e:
         raise PredictorFileError(f"{path}: header lacks or has a bad field ({e})") from None
 
@@ -553,19 +668,20 @@ def load_predictor(path) -> Predictor:
 class TrainingSet:
     """Rows of features of complete curves cut at the grid's cut-offs, with their truths."""
 
-    ids: np.ndarray          # (n,) network id of each row
-    groups: np.ndarray       # (n,) group (net_id) of each row
-    cutoff: np.ndarray       # (n,) epochs observed
-    X: np.ndarray            # (n, features)
-    y: np.ndarray            # (n,) val_acc at the target (percent)
-    features: tuple          # column names of X
-    target_epoch: float      # epoch predicted
-    datasets: tuple          # datasets of the curves
-    structure: bool          # X has the catalog's structure columns
+    ids: np.ndarray  # (n,) network id of each row
+    groups: np.ndarray  # (n,) group (net_id) of each row
+    cutoff: np.ndarray  # (n,) epochs observed
+    X: np.ndarray  # (n, features)
+    y: np.ndarray  # (n,) val_acc at the target (percent)
+    features: tuple  # column names of X
+    target_epoch: float  # epoch predicted
+    datasets: tuple  # datasets of the curves
+    structure: bool  # X has the catalog's structure columns
 
 
-def training_set(curves: pd.DataFrame, catalog=None, target_epoch=None, cutoffs=FEATURE_CUTOFFS,
-                 scheduler=None) -> TrainingSet:
+def training_set(
+    curves: pd.DataFrame, catalog=None, target_epoch=None, cutoffs=FEATURE_CUTOFFS, scheduler=None
+) -> TrainingSet:
     """The rows a predictor learns from (see ``train_predictor`` for the arguments).
 
     A curve is used when it has a finite val_acc at the target epoch and finite values up to
@@ -580,8 +696,10 @@ def training_set(curves: pd.DataFrame, catalog=None, target_epoch=None, cutoffs=
     target_epoch = float(target_epoch)
     grid = tuple(float(c) for c in cutoffs if MIN_CUTOFF - 1e-9 <= c < target_epoch - 1e-9)
     if not grid:
-        raise ParameterError(f"target_epoch {target_epoch:g}: no cut-off of {tuple(cutoffs)} lies "
-                             f"from {MIN_CUTOFF:g} to before it; use a target of 2 epochs or more")
+        raise ParameterError(
+            f"target_epoch {target_epoch:g}: no cut-off of {tuple(cutoffs)} lies "
+            f"from {MIN_CUTOFF:g} to before it; use a target of 2 epochs or more"
+        )
     df = df[df[EPOCH] <= target_epoch + 1e-9]
     cols = [c for c in (VAL_ACC, VAL_LOSS, TRAIN_LOSS) if c in df.columns]
     fin = np.isfinite(df[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)).all(axis=1)
@@ -589,8 +707,10 @@ def training_set(curves: pd.DataFrame, catalog=None, target_epoch=None, cutoffs=
     at = df[np.isclose(df[EPOCH], target_epoch)]
     ok = sorted(set(at["id"]) - bad, key=list(pd.unique(df["id"])).index)
     if len(ok) < MIN_NETWORKS:
-        raise ParameterError(f"too few networks to train a predictor: {len(ok)} curve(s) reach "
-                             f"epoch {target_epoch:g} with finite values, {MIN_NETWORKS} needed")
+        raise ParameterError(
+            f"too few networks to train a predictor: {len(ok)} curve(s) reach "
+            f"epoch {target_epoch:g} with finite values, {MIN_NETWORKS} needed"
+        )
     df = df[df["id"].isin(ok)]
     ds = _datasets(df, table, "curves")
     chance = {i: _chance(d) for i, d in ds.items()}
@@ -605,9 +725,17 @@ def training_set(curves: pd.DataFrame, catalog=None, target_epoch=None, cutoffs=
     row_id = f["id"].to_numpy(dtype=str)
     yy = pd.Series(y, index=ok).reindex(row_id).to_numpy(dtype=float)
     g = pd.Series(_groups(table, ok), index=ok).reindex(row_id).to_numpy(dtype=str)
-    return TrainingSet(ids=row_id, groups=g, cutoff=f["cutoff"].to_numpy(dtype=float), X=X, y=yy,
-                       features=tuple(features), target_epoch=target_epoch,
-                       datasets=tuple(sorted(set(ds))), structure=table is not None)
+    return TrainingSet(
+        ids=row_id,
+        groups=g,
+        cutoff=f["cutoff"].to_numpy(dtype=float),
+        X=X,
+        y=yy,
+        features=tuple(features),
+        target_epoch=target_epoch,
+        datasets=tuple(sorted(set(ds))),
+        structure=table is not None,
+    )
 
 
 def _anchor(X, features) -> np.ndarray:
@@ -629,8 +757,9 @@ def _conformal(scores: np.ndarray, level: float) -> float:
     return float(s[k])
 
 
-def fit_predictor(ts: TrainingSet, seed: int = 0, rows=None,
-                  calibration_folds: int = CALIBRATION_FOLDS) -> Predictor:
+def fit_predictor(
+    ts: TrainingSet, seed: int = 0, rows=None, calibration_folds: int = CALIBRATION_FOLDS
+) -> Predictor:
     """Fit a ``Predictor`` on the rows ``rows`` (default all) of a training set: the three
     quantile models on all of them, the conformal corrections out of ``calibration_folds``
     folds grouped by network (at least 2)."""
@@ -651,15 +780,29 @@ def fit_predictor(ts: TrainingSet, seed: int = 0, rows=None,
     grid = tuple(sorted(set(cut.tolist())))
     corr = tuple(_conformal(score[np.isclose(cut, c)], LEVEL) for c in grid)
     models = {name: _fit_quantile(X, y, q, seed) for name, q in zip(("lower", "median", "upper"), QUANTILES)}
-    return Predictor(target_epoch=ts.target_epoch, features=ts.features, structure=ts.structure,
-                     datasets=ts.datasets, cutoffs=grid, corrections=corr,
-                     n_networks=len(np.unique(ts.ids[rows])), n_groups=n_groups, seed=int(seed),
-                     models=models)
+    return Predictor(
+        target_epoch=ts.target_epoch,
+        features=ts.features,
+        structure=ts.structure,
+        datasets=ts.datasets,
+        cutoffs=grid,
+        corrections=corr,
+        n_networks=len(np.unique(ts.ids[rows])),
+        n_groups=n_groups,
+        seed=int(seed),
+        models=models,
+    )
 
 
-def train_predictor(curves: pd.DataFrame, catalog=None, target_epoch=None, seed: int = 0,
-                    cutoffs=FEATURE_CUTOFFS, calibration_folds: int = CALIBRATION_FOLDS,
-                    scheduler=None) -> Predictor:
+def train_predictor(
+    curves: pd.DataFrame,
+    catalog=None,
+    target_epoch=None,
+    seed: int = 0,
+    cutoffs=FEATURE_CUTOFFS,
+    calibration_folds: int = CALIBRATION_FOLDS,
+    scheduler=None,
+) -> Predictor:
     """Learn an early predictor of val_acc at ``target_epoch`` from complete curves.
 
     curves: long form (``Catalog.curves``: id, dataset, epoch, val_acc, val_loss, train_loss,
@@ -673,11 +816,26 @@ def train_predictor(curves: pd.DataFrame, catalog=None, target_epoch=None, seed:
     Returns a ``Predictor``. Raises ParameterError for empty curves, too few usable curves or
     a target without cut-offs before it.
     """
-    ts = training_set(curves, catalog=catalog, target_epoch=target_epoch, cutoffs=cutoffs,
-                      scheduler=scheduler)
+    ts = training_set(
+        curves, catalog=catalog, target_epoch=target_epoch, cutoffs=cutoffs, scheduler=scheduler
+    )
     return fit_predictor(ts, seed=seed, calibration_folds=calibration_folds)
 
 
-__all__ = ["CURVE_FEATURES", "FEATURE_CUTOFFS", "FEATURE_FAMILIES", "LEVEL", "MIN_NETWORKS",
-           "Predictor", "PredictorFileError", "STRUCTURE_FEATURES", "TrainingSet", "fit_predictor",
-           "fold_of", "load_predictor", "prefix_features", "train_predictor", "training_set"]
+__all__ = [
+    "CURVE_FEATURES",
+    "FEATURE_CUTOFFS",
+    "FEATURE_FAMILIES",
+    "LEVEL",
+    "MIN_NETWORKS",
+    "Predictor",
+    "PredictorFileError",
+    "STRUCTURE_FEATURES",
+    "TrainingSet",
+    "fit_predictor",
+    "fold_of",
+    "load_predictor",
+    "prefix_features",
+    "train_predictor",
+    "training_set",
+]

@@ -386,23 +386,6 @@ def extremes(
     return pd.concat(frames, ignore_index=True)[[by, "rank", target] + keep]
 
 
-__all__ = [
-    "FEATURE_LABELS",
-    "STRUCTURE_COLUMNS",
-    "CORRELATION_FEATURES",
-    "TARGET_LABELS",
-    "DEFAULT_TARGETS",
-    "POOLED",
-    "CORRELATION_COLUMNS",
-    "label",
-    "structure_features",
-    "bh_adjust",
-    "correlations",
-    "correlation_matrix",
-    "extremes",
-]
-
-
 def spread_ids(table: pd.DataFrame, n: int = 6, column: str = "final_val_acc") -> list:
     """``n`` ids spread over the range of ``column``: the networks at evenly spaced quantiles
     (best, worst and between), for example figures that show the whole range."""
@@ -435,3 +418,38 @@ def describe_network(table: pd.DataFrame, network_id: str) -> pd.DataFrame:
         {"what": [label(c) for c in row.columns], "value": [r[c] for c in row.columns]},
         index=list(row.columns),
     )
+
+
+def seed_spread(table: pd.DataFrame, target: str = "final_val_acc") -> pd.DataFrame:
+    """Per network trained with several seeds (the catalog's ``net_id``): seeds, mean, standard
+    deviation and range (max - min) of ``target`` (points). Empty when no network has two."""
+    cols = ["net_id", "seeds", "mean", "sd", "range"]
+    if table is None or "net_id" not in table.columns or target not in table.columns:
+        return pd.DataFrame(columns=cols)
+    t = table[pd.to_numeric(table[target], errors="coerce").notna()]
+    g = t.groupby("net_id")[target]
+    out = pd.DataFrame(
+        {"seeds": g.size(), "mean": g.mean(), "sd": g.std(ddof=1), "range": g.max() - g.min()}
+    ).reset_index()
+    return out[out["seeds"] >= 2][cols].sort_values("mean").reset_index(drop=True)
+
+
+__all__ = [
+    "FEATURE_LABELS",
+    "STRUCTURE_COLUMNS",
+    "CORRELATION_FEATURES",
+    "TARGET_LABELS",
+    "DEFAULT_TARGETS",
+    "POOLED",
+    "CORRELATION_COLUMNS",
+    "label",
+    "structure_features",
+    "bh_adjust",
+    "correlations",
+    "correlation_matrix",
+    "extremes",
+    "spread_ids",
+    "strongest_features",
+    "describe_network",
+    "seed_spread",
+]

@@ -23,6 +23,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from ..atomic import atomic_write
 from .errors import ArchiveError
 
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
@@ -104,18 +105,19 @@ class _Budget:
 
 
 def _copy(src, dest: Path, budget: _Budget, archive: str, expected: int | None) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    written = 0
-    with open(dest, "wb") as out:
+    def write(out) -> None:  # into atomic_write's temporary file: a refused member leaves nothing
+        written = 0
         while block := src.read(CHUNK):
             budget.add_bytes(len(block), archive)
             out.write(block)
             written += len(block)
-    if expected is not None and written != expected:
-        raise ArchiveError(
-            f"{archive}: member {dest.name} holds {written} of its {expected} bytes; "
-            "the archive is truncated or corrupt (download it again)"
-        )
+        if expected is not None and written != expected:
+            raise ArchiveError(
+                f"{archive}: member {dest.name} holds {written} of its {expected} bytes; "
+                "the archive is truncated or corrupt (download it again)"
+            )
+
+    atomic_write(dest, write=write)
 
 
 def _check_target(target: Path, rel: PurePosixPath, archive: str) -> Path:

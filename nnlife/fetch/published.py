@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import shutil
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
+from ..atomic import atomic_write
 from . import archives
 from .dataverse import DEFAULT_DOI, DEFAULT_SERVER, Listing, list_files
 from .download import FileResult, download_all, plan
@@ -55,19 +54,7 @@ class FetchResult:
 
 
 def _write_json(path: Path, doc: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o644)
-        with os.fdopen(fd, "w") as f:
-            json.dump(doc, f, indent=1, sort_keys=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, json.dumps(doc, indent=1, sort_keys=False) + "\n")
 
 
 def _previous(out: Path) -> dict:

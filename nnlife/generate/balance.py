@@ -10,13 +10,14 @@ the best possible one (Graham 1969), and in practice leaves only short tasks for
 ``tail_idle`` measures the result: of the time the workers were there to work, the share they
 spent idle after their own last lifespan while others were still training. Pure Python, no torch.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ..spec import NetSpec, TrainSpec
 
-BACKWARD_FACTOR = 3   # forward + backward pass ~ 3 x the forward FLOPs (backward: grads of inputs and weights)
+BACKWARD_FACTOR = 3  # forward + backward pass ~ 3 x the forward FLOPs (backward: grads of inputs and weights)
 
 
 def lifespan_cost(net, train, n_train: int, n_val: int) -> float:
@@ -40,9 +41,9 @@ def largest_first(jobs, n_train: int, n_val: int) -> list[tuple]:
     batch order). ``priority`` is the Dask priority to submit the job with: higher runs first,
     and equal costs get the same priority, so Dask keeps their submission order."""
     costs = [lifespan_cost(j.net, j.train, n_train, n_val) for j in jobs]
-    order = sorted(range(len(jobs)), key=lambda i: -costs[i])   # stable: ties in batch order
+    order = sorted(range(len(jobs)), key=lambda i: -costs[i])  # stable: ties in batch order
     distinct = sorted(set(costs))
-    rank = {c: r for r, c in enumerate(distinct)}               # 0 = cheapest
+    rank = {c: r for r, c in enumerate(distinct)}  # 0 = cheapest
     return [(jobs[i], costs[i], rank[costs[i]]) for i in order]
 
 
@@ -50,12 +51,12 @@ def largest_first(jobs, n_train: int, n_val: int) -> list[tuple]:
 class TailIdle:
     """How evenly a run's lifespans filled its workers."""
 
-    workers: int        # workers that trained at least one lifespan in the run
-    span_s: float       # seconds from the first lifespan's start to the last one's end
-    busy_s: float       # summed seconds of training (all workers)
+    workers: int  # workers that trained at least one lifespan in the run
+    span_s: float  # seconds from the first lifespan's start to the last one's end
+    busy_s: float  # summed seconds of training (all workers)
     tail_idle_s: float  # summed seconds each worker waited after its last lifespan until the end
     tail_idle_share: float  # tail_idle_s / (workers x span_s): 0 = all ended together
-    idle_share: float   # 1 - busy_s / (workers x span_s): all idle time (also between tasks)
+    idle_share: float  # 1 - busy_s / (workers x span_s): all idle time (also between tasks)
 
 
 def tail_idle(records) -> TailIdle | None:
@@ -78,9 +79,14 @@ def tail_idle(records) -> TailIdle | None:
     span = end - start
     capacity = len(last) * span
     tail = sum(end - t for t in last.values())
-    return TailIdle(workers=len(last), span_s=span, busy_s=busy, tail_idle_s=tail,
-                    tail_idle_share=tail / capacity if capacity > 0 else 0.0,
-                    idle_share=max(0.0, 1 - busy / capacity) if capacity > 0 else 0.0)
+    return TailIdle(
+        workers=len(last),
+        span_s=span,
+        busy_s=busy,
+        tail_idle_s=tail,
+        tail_idle_share=tail / capacity if capacity > 0 else 0.0,
+        idle_share=max(0.0, 1 - busy / capacity) if capacity > 0 else 0.0,
+    )
 
 
 __all__ = ["lifespan_cost", "largest_first", "tail_idle", "TailIdle", "BACKWARD_FACTOR"]

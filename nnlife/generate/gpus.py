@@ -11,6 +11,7 @@ draws from torch's per-process global generator (see ``nnlife.generate.train``).
 ``visible_gpus`` and ``plan_gpu_workers`` are pure (tested without a GPU); ``gpu_cluster``
 starts the workers as planned.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,9 +42,9 @@ def visible_gpus(cuda_visible_devices: str | None, device_count: int) -> tuple[s
 class WorkerSlot:
     """One planned worker process on a GPU."""
 
-    name: str            # Dask worker name, "gpu<k>-<j>": the j-th worker on the k-th visible GPU
-    gpu: str             # its CUDA_VISIBLE_DEVICES value (an index or a UUID)
-    threads: int = 1     # torch threads (and Dask threads) of the process
+    name: str  # Dask worker name, "gpu<k>-<j>": the j-th worker on the k-th visible GPU
+    gpu: str  # its CUDA_VISIBLE_DEVICES value (an index or a UUID)
+    threads: int = 1  # torch threads (and Dask threads) of the process
 
     @property
     def env(self) -> dict[str, str]:
@@ -59,10 +60,14 @@ def plan_gpu_workers(gpus, workers_per_gpu: int) -> list[WorkerSlot]:
         raise ParameterError(f"workers_per_gpu must be a whole number >= 1, got {workers_per_gpu!r}")
     gpus = tuple(gpus)
     if not gpus:
-        raise ParameterError("workers_per_gpu needs a GPU, and torch sees none here (check "
-                             "CUDA_VISIBLE_DEVICES and the driver); use workers= (--workers) for CPU "
-                             "worker processes")
-    return [WorkerSlot(name=f"gpu{k}-{j}", gpu=gpu) for k, gpu in enumerate(gpus) for j in range(workers_per_gpu)]
+        raise ParameterError(
+            "workers_per_gpu needs a GPU, and torch sees none here (check "
+            "CUDA_VISIBLE_DEVICES and the driver); use workers= (--workers) for CPU "
+            "worker processes"
+        )
+    return [
+        WorkerSlot(name=f"gpu{k}-{j}", gpu=gpu) for k, gpu in enumerate(gpus) for j in range(workers_per_gpu)
+    ]
 
 
 def gpu_workers_here(workers_per_gpu: int) -> list[WorkerSlot]:
@@ -80,12 +85,23 @@ def gpu_cluster(slots: list[WorkerSlot]):
     each started with the slot's environment (its GPU, one thread). Close it when done."""
     from distributed import Nanny, Scheduler, SpecCluster
 
-    workers = {s.name: {"cls": Nanny, "options": {"nthreads": s.threads, "env": s.env, "name": s.name, "host": "127.0.0.1",
-                                                     "silence_logs": logging.ERROR}}
-               for s in slots}
+    workers = {
+        s.name: {
+            "cls": Nanny,
+            "options": {
+                "nthreads": s.threads,
+                "env": s.env,
+                "name": s.name,
+                "host": "127.0.0.1",
+                "silence_logs": logging.ERROR,
+            },
+        }
+        for s in slots
+    }
     scheduler = {"cls": Scheduler, "options": {"host": "127.0.0.1", "dashboard_address": ":0"}}
-    return SpecCluster(workers=workers, scheduler=scheduler, silence_logs=logging.ERROR,
-                       name=f"nnlife-gpu-{len(slots)}w")
+    return SpecCluster(
+        workers=workers, scheduler=scheduler, silence_logs=logging.ERROR, name=f"nnlife-gpu-{len(slots)}w"
+    )
 
 
 __all__ = ["visible_gpus", "plan_gpu_workers", "gpu_workers_here", "gpu_cluster", "WorkerSlot"]

@@ -1,4 +1,5 @@
 """Fixtures of the fault tests, and the note's table of cases (``NNLIFE_FAULTS_NOTE=FILE``)."""
+
 import os
 from pathlib import Path
 
@@ -19,8 +20,9 @@ def fmnist_table(tmp_path_factory) -> Path:
     import nnlife
     from nnlife.table import write_lifespan
 
-    net, train = nnlife.sample("small", "FashionMNIST", seed=3, epochs=1, train_size=300, val_size=100,
-                               deterministic=True)
+    net, train = nnlife.sample(
+        "small", "FashionMNIST", seed=3, epochs=1, train_size=300, val_size=100, deterministic=True
+    )
     data = nnlife.load_dataset("FashionMNIST", train_size=300, val_size=100, seed=0)
     life = nnlife.train_lifespan(net, train, data, device="cpu", id=f"{net.id}-s{train.seed}")
     path = tmp_path_factory.mktemp("fmnist") / f"{life.id}.txt"

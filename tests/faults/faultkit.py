@@ -6,6 +6,7 @@ as it was. ``expect_error`` and ``expect_cli_error`` check all three; each recor
 (``OUTCOMES``), which ``conftest.py`` writes out as the note's table when asked
 (``NNLIFE_FAULTS_NOTE=path``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,11 +23,11 @@ from nnlife.errors import NnlifeError
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 PUBLISHED = FIXTURES / "original-format"
-SMALLEST = PUBLISHED / "2021_02_15_14_01_32_105932.txt"   # the smallest published network
-NNLIFE = Path(sys.executable).with_name("nnlife")          # the console script of this venv
-FMNIST = Path("/usr/share/datasets/fashion-mnist")         # Debian's dataset-fashion-mnist
+SMALLEST = PUBLISHED / "2021_02_15_14_01_32_105932.txt"  # the smallest published network
+NNLIFE = Path(sys.executable).with_name("nnlife")  # the console script of this venv
+FMNIST = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
 
-OUTCOMES: list[tuple[str, str, str]] = []   # (test id, behaviour, message excerpt)
+OUTCOMES: list[tuple[str, str, str]] = []  # (test id, behaviour, message excerpt)
 
 
 def current_test() -> str:
@@ -51,8 +52,7 @@ def snapshot(root) -> dict:
             st = p.lstat()
             rel = str(p.relative_to(root))
             if stat.S_ISREG(st.st_mode):
-                out[rel] = ("file", st.st_size, st.st_mtime_ns,
-                            hashlib.blake2b(p.read_bytes()).hexdigest())
+                out[rel] = ("file", st.st_size, st.st_mtime_ns, hashlib.blake2b(p.read_bytes()).hexdigest())
             elif stat.S_ISLNK(st.st_mode):
                 out[rel] = ("link", os.readlink(p))
             elif stat.S_ISDIR(st.st_mode):
@@ -66,7 +66,9 @@ def assert_unchanged(before: dict, after: dict) -> None:
     added = sorted(set(after) - set(before))
     removed = sorted(set(before) - set(after))
     changed = sorted(k for k in set(before) & set(after) if before[k] != after[k])
-    assert not (added or removed or changed), f"disk changed: added {added}, removed {removed}, changed {changed}"
+    assert not (added or removed or changed), (
+        f"disk changed: added {added}, removed {removed}, changed {changed}"
+    )
 
 
 # --- expected errors -------------------------------------------------------------------------------
@@ -81,7 +83,7 @@ def expect_error(fn, exc: type, names, watch) -> BaseException:
     assert isinstance(err, exc), f"expected {exc.__name__}, got {type(err).__name__}: {err}"
     assert isinstance(err, NnlifeError), f"{type(err).__name__} is not an nnlife error: {err}"
     msg = str(err)
-    for n in ([names] if isinstance(names, str) else names):
+    for n in [names] if isinstance(names, str) else names:
         assert str(n) in msg, f"the message does not name {n!r}: {msg}"
     for w, b in zip(watch, before):
         assert_unchanged(b, snapshot(w))
@@ -101,7 +103,7 @@ def expect_ok(fn, watch=(), behaviour: str = "works"):
 
 
 # --- the command line, and calls that might hang or eat the memory -----------------------------------
-MEMORY_LIMIT = 8 * 2**30   # address space of a child process: a runaway read fails, not the machine
+MEMORY_LIMIT = 8 * 2**30  # address space of a child process: a runaway read fails, not the machine
 
 
 def _limit_memory():
@@ -115,8 +117,16 @@ def cli(args, cwd, timeout: float = 300, env=None) -> subprocess.CompletedProces
     e = dict(os.environ)
     e.update(env or {})
     try:
-        return subprocess.run([str(NNLIFE), *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                              timeout=timeout, env=e, stdin=subprocess.DEVNULL, preexec_fn=_limit_memory)
+        return subprocess.run(
+            [str(NNLIFE), *map(str, args)],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=e,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_limit_memory,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"nnlife {' '.join(map(str, args))} hung for {timeout} s")
 
@@ -124,16 +134,24 @@ def cli(args, cwd, timeout: float = 300, env=None) -> subprocess.CompletedProces
 def isolated_error(call: str, timeout: float = 60) -> tuple[str, bool, str]:
     """Evaluate the Python expression ``call`` (``nnlife`` imported) in a child process with limited
     memory; return (exception type name, whether it is an NnlifeError, message); '' when none."""
-    code = ("import json, nnlife\nfrom nnlife.errors import NnlifeError\n"
-            f"try:\n    {call}\n    print(json.dumps(['', False, '']))\n"
-            "except BaseException as e:\n"
-            "    print(json.dumps([type(e).__name__, isinstance(e, NnlifeError), str(e)]))\n")
+    code = (
+        "import json, nnlife\nfrom nnlife.errors import NnlifeError\n"
+        f"try:\n    {call}\n    print(json.dumps(['', False, '']))\n"
+        "except BaseException as e:\n"
+        "    print(json.dumps([type(e).__name__, isinstance(e, NnlifeError), str(e)]))\n"
+    )
     try:
-        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
-                           preexec_fn=_limit_memory)
+        r = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            preexec_fn=_limit_memory,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"{call} hung for {timeout} s")
     import json
+
     assert r.returncode == 0 and r.stdout.strip(), r.stderr[-3000:]
     return tuple(json.loads(r.stdout.strip().splitlines()[-1]))
 
@@ -144,7 +162,7 @@ def expect_isolated_error(call: str, exc: type, names, watch) -> str:
     before = [snapshot(w) for w in watch]
     name, is_nnlife, msg = isolated_error(call)
     assert name == exc.__name__ and is_nnlife, f"expected {exc.__name__}, got {name or 'no error'}: {msg}"
-    for n in ([names] if isinstance(names, str) else names):
+    for n in [names] if isinstance(names, str) else names:
         assert str(n) in msg, f"the message does not name {n!r}: {msg}"
     for w, b in zip(watch, before):
         assert_unchanged(b, snapshot(w))
@@ -164,7 +182,7 @@ def expect_cli_error(args, names, watch, cwd, timeout: float = 300, env=None) ->
     assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}: {r.stderr[-3000:]}"
     line = lines[0]
     assert line.startswith("nnlife"), line
-    for n in ([names] if isinstance(names, str) else names):
+    for n in [names] if isinstance(names, str) else names:
         assert str(n) in line, f"the message does not name {n!r}: {line}"
     for w, b in zip(watch, before):
         assert_unchanged(b, snapshot(w))

@@ -1,5 +1,6 @@
 """The catalog on hostile folders: symlink loops, dangling links, pipes, impossible tables, a
 tampered cache, a table edited behind the cache's back; and the data folder is never written."""
+
 import os
 import warnings
 from pathlib import Path
@@ -7,10 +8,17 @@ from pathlib import Path
 import pytest
 
 import nnlife
+from faultkit import (
+    SMALLEST,
+    assert_unchanged,
+    copy_published,
+    expect_error,
+    keep_rows,
+    record,
+    set_field,
+    snapshot,
+)
 from nnlife.errors import ParameterError
-
-from faultkit import (SMALLEST, assert_unchanged, copy_published, expect_error, keep_rows, record, set_field,
-                      snapshot)
 
 
 @pytest.fixture
@@ -28,7 +36,7 @@ def _catalog(paths):
 def test_the_catalog_writes_nothing_into_the_data_folder(data):
     before = snapshot(data)
     table, _ = _catalog(data)
-    _catalog(data)                                    # the second call reads the cache
+    _catalog(data)  # the second call reads the cache
     assert len(table) == 3
     assert_unchanged(before, snapshot(data))
     record("cache under $NNLIFE_CACHE_DIR (default ~/.cache/nnlife), none in the data folder")
@@ -58,11 +66,14 @@ def test_a_named_pipe_among_the_tables_is_skipped_without_blocking(data):
     record("3 tables; UserWarning names the pipe")
 
 
-@pytest.mark.parametrize("case, edit, reason", [
-    ("cut_to_39_rows", lambda t: keep_rows(t, 39), "39"),
-    ("valAcc_250", lambda t: set_field(t, "valAcc", "250", row=40), "250"),
-    ("nan_inside_trainLoss", lambda t: set_field(t, "trainLoss", "nan", row=30), "trainLoss"),
-])
+@pytest.mark.parametrize(
+    "case, edit, reason",
+    [
+        ("cut_to_39_rows", lambda t: keep_rows(t, 39), "39"),
+        ("valAcc_250", lambda t: set_field(t, "valAcc", "250", row=40), "250"),
+        ("nan_inside_trainLoss", lambda t: set_field(t, "trainLoss", "nan", row=30), "trainLoss"),
+    ],
+)
 def test_an_impossible_table_is_listed_as_broken_and_the_rest_read(data, case, edit, reason):
     bad = data / SMALLEST.name
     bad.write_text(edit(bad.read_text()))
@@ -83,8 +94,10 @@ def test_a_tampered_cache_is_detected_and_rebuilt(data):
     df = t.to_pandas()
     df["best_val_acc"] = 99.0
     import pyarrow as pa
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False).replace_schema_metadata(t.schema.metadata),
-                   parquet)
+
+    pq.write_table(
+        pa.Table.from_pandas(df, preserve_index=False).replace_schema_metadata(t.schema.metadata), parquet
+    )
     again, warned = _catalog(data)
     assert any("table.parquet" in w for w in warned), warned
     assert again["best_val_acc"].tolist() == first["best_val_acc"].tolist()
@@ -98,7 +111,7 @@ def test_a_table_edited_keeping_size_and_mtime_is_read_again(data):
     text = path.read_text()
     header, row = text.splitlines()[0].split(" "), text.splitlines()[80].split(" ")
     old = row[header.index("valAcc")]
-    new = old[:-1] + ("1" if old[-1] != "1" else "2")      # the same length
+    new = old[:-1] + ("1" if old[-1] != "1" else "2")  # the same length
     edited = set_field(text, "valAcc", new, row=79)
     assert len(edited) == len(text)
     path.write_text(edited)

@@ -1,16 +1,27 @@
 """The `nnlife` command on bad inputs: exit status 2, one line on stderr naming the input, no
 traceback, nothing written; checks before any training. And the good uses of the same commands."""
+
 import os
 import shutil
 import socket
 
 import pytest
 
-from faultkit import (copy_published, cli, expect_cli_error, record, set_field, snapshot,
-                      assert_unchanged)
+from faultkit import cli, copy_published, expect_cli_error, record, set_field
 
-SMALL = ["--networks", "1", "--epochs", "0.5", "--train-size", "300", "--val-size", "100",
-         "--workers", "1", "--quiet"]
+SMALL = [
+    "--networks",
+    "1",
+    "--epochs",
+    "0.5",
+    "--train-size",
+    "300",
+    "--val-size",
+    "100",
+    "--workers",
+    "1",
+    "--quiet",
+]
 
 
 @pytest.fixture
@@ -28,14 +39,17 @@ def test_reproduce_a_directory(tmp_path, cwd):
 
 
 def test_reproduce_dev_zero(tmp_path, cwd):
-    expect_cli_error(["reproduce", "/dev/zero", "--quiet"], ["/dev/zero", "not a regular file"], tmp_path, cwd)
+    expect_cli_error(
+        ["reproduce", "/dev/zero", "--quiet"], ["/dev/zero", "not a regular file"], tmp_path, cwd
+    )
 
 
 def test_reproduce_a_named_pipe_does_not_hang(tmp_path, cwd):
     pipe = tmp_path / "pipe.txt"
     os.mkfifo(pipe)
-    expect_cli_error(["reproduce", pipe, "--quiet"], [str(pipe), "not a regular file"], tmp_path, cwd,
-                     timeout=60)
+    expect_cli_error(
+        ["reproduce", pipe, "--quiet"], [str(pipe), "not a regular file"], tmp_path, cwd, timeout=60
+    )
 
 
 def test_reproduce_a_missing_table(tmp_path, cwd):
@@ -47,16 +61,18 @@ def test_reproduce_an_id_that_escapes_the_folder_stops_before_training(tmp_path,
     deep.mkdir(parents=True)
     table = deep / "t.txt"
     table.write_text(set_field(fmnist_table.read_text(), "ID", "../../x"))
-    expect_cli_error(["reproduce", table, "--epochs", "0.5", "--device", "cpu", "--quiet"], ["../../x"],
-                     tmp_path, cwd)
+    expect_cli_error(
+        ["reproduce", table, "--epochs", "0.5", "--device", "cpu", "--quiet"], ["../../x"], tmp_path, cwd
+    )
 
 
 def test_reproduce_plot_into_a_missing_folder_stops_before_training(tmp_path, cwd, fmnist_table):
     table = tmp_path / fmnist_table.name
     shutil.copy(fmnist_table, table)
     plot = tmp_path / "missing" / "replay.png"
-    expect_cli_error(["reproduce", table, "--plot", plot, "--device", "cpu", "--quiet"],
-                     [str(plot.parent)], tmp_path, cwd)
+    expect_cli_error(
+        ["reproduce", table, "--plot", plot, "--device", "cpu", "--quiet"], [str(plot.parent)], tmp_path, cwd
+    )
 
 
 def test_reproduce_a_network_too_large_to_build_stops_before_torch(tmp_path, cwd, fmnist_table):
@@ -104,22 +120,33 @@ def test_generate_into_an_empty_path(tmp_path, cwd):
 
 @pytest.mark.parametrize("value", ["inf", "nan", "0", "-1"])
 def test_generate_impossible_epochs(tmp_path, cwd, value):
-    expect_cli_error(["generate", tmp_path / "b", *SMALL, "--epochs", value], ["epochs", value], tmp_path, cwd)
+    expect_cli_error(
+        ["generate", tmp_path / "b", *SMALL, "--epochs", value], ["epochs", value], tmp_path, cwd
+    )
 
 
-@pytest.mark.parametrize("args, names", [
-    (["--seed", "-1"], ["seed", "-1"]),
-    (["--networks", "0"], ["networks", "0"]),
-    (["--dataset", "MNIST"], ["MNIST"]),
-    (["--eval-interval", "0.3"], ["eval_interval", "0.3"]),
-], ids=["seed_negative", "networks_zero", "dataset_unknown", "eval_interval_uneven"])
+@pytest.mark.parametrize(
+    "args, names",
+    [
+        (["--seed", "-1"], ["seed", "-1"]),
+        (["--networks", "0"], ["networks", "0"]),
+        (["--dataset", "MNIST"], ["MNIST"]),
+        (["--eval-interval", "0.3"], ["eval_interval", "0.3"]),
+    ],
+    ids=["seed_negative", "networks_zero", "dataset_unknown", "eval_interval_uneven"],
+)
 def test_generate_bad_parameters(tmp_path, cwd, args, names):
     expect_cli_error(["generate", tmp_path / "b", *SMALL, *args], names, tmp_path, cwd)
 
 
 def test_generate_with_an_unreachable_scheduler(tmp_path, cwd):
-    expect_cli_error(["generate", tmp_path / "b", *SMALL, "--scheduler", "tcp://127.0.0.1:1"],
-                     ["tcp://127.0.0.1:1"], tmp_path, cwd, timeout=120)
+    expect_cli_error(
+        ["generate", tmp_path / "b", *SMALL, "--scheduler", "tcp://127.0.0.1:1"],
+        ["tcp://127.0.0.1:1"],
+        tmp_path,
+        cwd,
+        timeout=120,
+    )
 
 
 def test_generate_on_a_folder_in_use_refuses_naming_the_other_process(tmp_path, cwd):
@@ -134,4 +161,6 @@ def test_generate_on_a_folder_in_use_refuses_naming_the_other_process(tmp_path, 
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         json.dump({"pid": os.getpid(), "host": socket.gethostname(), "started": "now"}, f)
         f.flush()
-        expect_cli_error(["generate", out, *SMALL], [f"pid {os.getpid()}", socket.gethostname()], tmp_path, cwd)
+        expect_cli_error(
+            ["generate", out, *SMALL], [f"pid {os.getpid()}", socket.gethostname()], tmp_path, cwd
+        )

@@ -4,6 +4,7 @@ Bad tables are the real published samples (tests/fixtures/original-format) with 
 or the same rewritten in nnlife's layout. Each must raise TableError naming the file and the
 problem, and change nothing on disk.
 """
+
 import math
 import os
 import shutil
@@ -12,13 +13,21 @@ import numpy as np
 import pytest
 
 import nnlife
+from faultkit import (
+    PUBLISHED,
+    SMALLEST,
+    expect_error,
+    expect_isolated_error,
+    expect_ok,
+    keep_rows,
+    nnlife_text,
+    record,
+    set_field,
+    set_from,
+)
 from nnlife import columns as C
 from nnlife.errors import NnlifeError, TableError
-from nnlife.table import Lifespan, curve_frame
-
-from faultkit import (PUBLISHED, SMALLEST, expect_error, expect_isolated_error, expect_ok, keep_rows,
-                      nnlife_text, record,
-                      set_field, set_from)
+from nnlife.table import Lifespan
 
 
 def published() -> str:
@@ -27,36 +36,57 @@ def published() -> str:
 
 # case id -> (text maker, strings the message must hold besides the path)
 BAD_TABLES = {
-    "epochs_planned_nan": (lambda: set_field(nnlife_text(), "epochs_planned", "nan"), ["epochs_planned", "nan"]),
-    "epochs_planned_inf": (lambda: set_field(nnlife_text(), "epochs_planned", "inf"), ["epochs_planned", "inf"]),
-    "epochs_planned_fraction_of_record": (lambda: set_field(nnlife_text(), "epochs_planned", "40.3"),
-                                          ["40.3"]),
+    "epochs_planned_nan": (
+        lambda: set_field(nnlife_text(), "epochs_planned", "nan"),
+        ["epochs_planned", "nan"],
+    ),
+    "epochs_planned_inf": (
+        lambda: set_field(nnlife_text(), "epochs_planned", "inf"),
+        ["epochs_planned", "inf"],
+    ),
+    "epochs_planned_fraction_of_record": (
+        lambda: set_field(nnlife_text(), "epochs_planned", "40.3"),
+        ["40.3"],
+    ),
     "published_cut_to_39_rows": (lambda: keep_rows(published(), 39), ["39", "80"]),
     "published_cut_to_40_rows": (lambda: keep_rows(published(), 40), ["40", "80"]),
-    "nan_inside_trainLoss_of_a_full_curve": (lambda: set_field(published(), "trainLoss", "nan", row=30),
-                                             ["trainLoss", "line 32"]),
-    "inf_inside_valLoss_then_finite": (lambda: set_field(published(), "valLoss", "inf", row=10),
-                                       ["valLoss", "line 12"]),
+    "nan_inside_trainLoss_of_a_full_curve": (
+        lambda: set_field(published(), "trainLoss", "nan", row=30),
+        ["trainLoss", "line 32"],
+    ),
+    "inf_inside_valLoss_then_finite": (
+        lambda: set_field(published(), "valLoss", "inf", row=10),
+        ["valLoss", "line 12"],
+    ),
     "valAcc_negative": (lambda: set_field(published(), "valAcc", "-12.5", row=5), ["valAcc", "-12.5"]),
     "valAcc_250": (lambda: set_field(published(), "valAcc", "250", row=79), ["valAcc", "250"]),
     "trainAcc_500": (lambda: set_field(nnlife_text(), "trainAcc", "500", row=3), ["trainAcc", "500"]),
     "trainLoss_negative": (lambda: set_field(published(), "trainLoss", "-0.5", row=2), ["trainLoss", "-0.5"]),
     "valLoss_negative": (lambda: set_field(published(), "valLoss", "-3", row=0), ["valLoss", "-3"]),
     "cifar100_output_layer_of_10": (lambda: set_field(published(), "FCFilters", "10"), ["FCFilters", "100"]),
-    "nnlife_complete_but_nan_last_row": (lambda: set_field(nnlife_text(), "trainLoss", "nan", row=79),
-                                         ["trainLoss", "diverged"]),
+    "nnlife_complete_but_nan_last_row": (
+        lambda: set_field(nnlife_text(), "trainLoss", "nan", row=79),
+        ["trainLoss", "diverged"],
+    ),
     "nnlife_status_complete_10_of_80_rows": (lambda: keep_rows(nnlife_text(), 10), ["10", "80"]),
-    "eval_interval_True": (lambda: set_field(nnlife_text(), "eval_interval", "True"), ["eval_interval", "True"]),
+    "eval_interval_True": (
+        lambda: set_field(nnlife_text(), "eval_interval", "True"),
+        ["eval_interval", "True"],
+    ),
     "id_escapes_the_folder": (lambda: set_field(published(), "ID", "../../x"), ["../../x"]),
     "id_with_a_slash": (lambda: set_field(published(), "ID", "a/b"), ["a/b"]),
     "random_seed_negative": (lambda: set_field(published(), "random_seed", "-1"), ["random_seed", "-1"]),
     "random_seed_fraction": (lambda: set_field(published(), "random_seed", "1.5"), ["random_seed", "1.5"]),
     "batch_size_zero": (lambda: set_field(published(), "batch_size", "0"), ["batch_size", "0"]),
     "learning_rate_nan": (lambda: set_field(published(), "learning_rate", "nan"), ["learning_rate", "nan"]),
-    "deterministic_no": (lambda: set_field(published(), "torch_set_deterministic", "no"),
-                         ["torch_set_deterministic", "no"]),
-    "conv_filters_two_million": (lambda: set_field(published(), "convFilters", "2000000-297-345"),
-                                 ["parameters", "limit"]),
+    "deterministic_no": (
+        lambda: set_field(published(), "torch_set_deterministic", "no"),
+        ["torch_set_deterministic", "no"],
+    ),
+    "conv_filters_two_million": (
+        lambda: set_field(published(), "convFilters", "2000000-297-345"),
+        ["parameters", "limit"],
+    ),
     "status_unknown": (lambda: set_field(nnlife_text(), "status", "finished"), ["status", "finished"]),
     "empty_file": (lambda: "", ["empty"]),
     "header_only": (lambda: published().splitlines()[0] + "\n", ["no data rows"]),
@@ -94,15 +124,17 @@ def test_a_directory_is_refused(tmp_path):
 
 
 def test_dev_zero_is_refused(tmp_path):
-    expect_isolated_error("nnlife.read_lifespan('/dev/zero')", TableError, ["/dev/zero", "not a regular file"],
-                          tmp_path)
+    expect_isolated_error(
+        "nnlife.read_lifespan('/dev/zero')", TableError, ["/dev/zero", "not a regular file"], tmp_path
+    )
 
 
 def test_a_named_pipe_is_refused_without_blocking(tmp_path):
     path = tmp_path / "pipe.txt"
-    os.mkfifo(path)   # opening it for reading would block until a writer comes: never done
-    expect_isolated_error(f"nnlife.read_lifespan({str(path)!r})", TableError, [str(path), "not a regular file"],
-                          tmp_path)
+    os.mkfifo(path)  # opening it for reading would block until a writer comes: never done
+    expect_isolated_error(
+        f"nnlife.read_lifespan({str(path)!r})", TableError, [str(path), "not a regular file"], tmp_path
+    )
 
 
 # --- good tables of the same families: they must stay good ---------------------------------------
@@ -139,8 +171,9 @@ def test_a_published_table_that_diverged_reads_as_diverged(tmp_path):
     """The published data holds tables whose losses turn non-finite and stay so (training went on
     for 40 epochs): a non-finite suffix marks the lifespan diverged from that row on."""
     path = tmp_path / SMALLEST.name
-    text = set_from(set_from(set_from(published(), "trainLoss", "nan", 60), "valLoss", "nan", 60),
-                    "valAcc", "1.0", 60)
+    text = set_from(
+        set_from(set_from(published(), "trainLoss", "nan", 60), "valLoss", "nan", 60), "valAcc", "1.0", 60
+    )
     path.write_text(text)
     life = expect_ok(lambda: nnlife.read_lifespan(path), tmp_path, "reads: status diverged")
     assert len(life.curve) == 80 and life.status == C.STATUS_DIVERGED
@@ -150,7 +183,9 @@ def test_a_published_table_that_diverged_reads_as_diverged(tmp_path):
 def test_a_stated_plan_reads_a_shorter_published_style_table(tmp_path):
     path = tmp_path / SMALLEST.name
     path.write_text(keep_rows(published(), 40))
-    life = expect_ok(lambda: nnlife.read_lifespan(path, expected_epochs=20), tmp_path, "reads (20 epochs stated)")
+    life = expect_ok(
+        lambda: nnlife.read_lifespan(path, expected_epochs=20), tmp_path, "reads (20 epochs stated)"
+    )
     assert len(life.curve) == 40 and life.train.epochs == 20
 
 
@@ -159,8 +194,15 @@ def test_a_diverged_nnlife_table_reads_back(tmp_path):
     c = life.curve.iloc[:10].copy()
     c.loc[9, C.TRAIN_LOSS] = math.inf
     c.loc[9, C.VAL_LOSS] = math.nan
-    short = Lifespan(id=life.id, net=life.net, train=life.train, curve=c, status=C.STATUS_DIVERGED,
-                     meta={"diverged_at": "5.0"}, layout="nnlife")
+    short = Lifespan(
+        id=life.id,
+        net=life.net,
+        train=life.train,
+        curve=c,
+        status=C.STATUS_DIVERGED,
+        meta={"diverged_at": "5.0"},
+        layout="nnlife",
+    )
     path = tmp_path / "d.txt"
     nnlife.write_lifespan(short, path)
     back = expect_ok(lambda: nnlife.read_lifespan(path), tmp_path, "reads: 10 rows, diverged")
@@ -170,8 +212,15 @@ def test_a_diverged_nnlife_table_reads_back(tmp_path):
 # --- writing ------------------------------------------------------------------------------------
 def _life(**changes):
     life = nnlife.read_lifespan(SMALLEST)
-    d = dict(id=life.id, net=life.net, train=life.train, curve=life.curve, status=life.status,
-             meta=life.meta, layout="nnlife")
+    d = dict(
+        id=life.id,
+        net=life.net,
+        train=life.train,
+        curve=life.curve,
+        status=life.status,
+        meta=life.meta,
+        layout="nnlife",
+    )
     d.update(changes)
     return Lifespan(**d)
 
@@ -186,16 +235,18 @@ def test_writing_an_impossible_accuracy_is_refused(tmp_path):
     curve = nnlife.read_lifespan(SMALLEST).curve.copy()
     curve.loc[4, C.VAL_ACC] = 250.0
     path = tmp_path / "t.txt"
-    expect_error(lambda: nnlife.write_lifespan(_life(curve=curve), path), TableError, [str(path), "250"],
-                 tmp_path)
+    expect_error(
+        lambda: nnlife.write_lifespan(_life(curve=curve), path), TableError, [str(path), "250"], tmp_path
+    )
 
 
 def test_writing_a_negative_loss_is_refused(tmp_path):
     curve = nnlife.read_lifespan(SMALLEST).curve.copy()
     curve.loc[4, C.TRAIN_LOSS] = -1.0
     path = tmp_path / "t.txt"
-    expect_error(lambda: nnlife.write_lifespan(_life(curve=curve), path), TableError, [str(path), "-1"],
-                 tmp_path)
+    expect_error(
+        lambda: nnlife.write_lifespan(_life(curve=curve), path), TableError, [str(path), "-1"], tmp_path
+    )
 
 
 def test_writing_an_id_that_escapes_the_folder_is_refused(tmp_path):

@@ -4,17 +4,24 @@ variance that bounds any predictor, and the savings/regret curve of early termin
 Each ``plot_*`` draws one idea in one new figure and returns it; a figure with nothing to show
 says why in its place instead of failing (three published tables are too few to train on).
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from nnlife.plots import _empty, _grid, _need, _plt
+from ..analyse.structure import seed_spread
+from .style import empty, grid, need, pyplot
 
-METHOD_LABELS = {"last_value": "last value", "penguin": "PENGUIN", "nnlife": "family ensemble",
-                 "learned": "learned (cross-fitted)", "predictor": "predictor"}
+METHOD_LABELS = {
+    "last_value": "last value",
+    "penguin": "PENGUIN",
+    "nnlife": "family ensemble",
+    "learned": "learned (cross-fitted)",
+    "predictor": "predictor",
+}
 METHOD_ORDER = ("last_value", "penguin", "nnlife", "learned", "predictor")
-COVERAGE_GOAL = (0.75, 0.85)     # the issue's target band for the 80 % intervals
+COVERAGE_GOAL = (0.75, 0.85)  # the issue's target band for the 80 % intervals
 
 
 def _methods(frame) -> list:
@@ -24,27 +31,32 @@ def _methods(frame) -> list:
 
 def _colours(methods) -> dict:
     import seaborn as sns
+
     c = sns.color_palette("colorblind", len(METHOD_ORDER) + 4)
-    return {m: c[METHOD_ORDER.index(m)] if m in METHOD_ORDER else c[len(METHOD_ORDER) + k]
-            for k, m in enumerate(methods)}
+    return {
+        m: c[METHOD_ORDER.index(m)] if m in METHOD_ORDER else c[len(METHOD_ORDER) + k]
+        for k, m in enumerate(methods)
+    }
 
 
 def plot_prediction_summary(summary: pd.DataFrame):
     """Four panels against the cut-off, one line per method: mean absolute error, Spearman's rho,
     coverage of the 80 % intervals (the 75-85 % goal shaded) and their mean width.
     summary: ``interval_summary``'s table (method, cutoff, n, mae, spearman, coverage, width)."""
-    plt, _ = _plt()
+    plt, _ = pyplot()
     if summary is None or len(summary) == 0:
         fig, ax = plt.subplots(figsize=(7, 3))
-        return _empty(fig, ax, "no predictions to show (too few networks or epochs)")
-    _need(summary, ("method", "cutoff", "mae", "spearman", "coverage", "width"), "plot_prediction_summary")
-    fig, axes = _grid(4, 2, width=5.2, height=3.4)
+        return empty(fig, ax, "no predictions to show (too few networks or epochs)")
+    need(summary, ("method", "cutoff", "mae", "spearman", "coverage", "width"), "plot_prediction_summary")
+    fig, axes = grid(4, 2, width=5.2, height=3.4)
     methods = _methods(summary)
     col = _colours(methods)
-    panels = [("mae", "mean absolute error (points)", "How far off?"),
-              ("spearman", "Spearman rho, predicted vs. true", "Does it rank the networks?"),
-              ("coverage", "share of truths inside the 80 % interval", "Are the intervals honest?"),
-              ("width", "mean width of the 80 % interval (points)", "How wide must they be?")]
+    panels = [
+        ("mae", "mean absolute error (points)", "How far off?"),
+        ("spearman", "Spearman rho, predicted vs. true", "Does it rank the networks?"),
+        ("coverage", "share of truths inside the 80 % interval", "Are the intervals honest?"),
+        ("width", "mean width of the 80 % interval (points)", "How wide must they be?"),
+    ]
     cuts = sorted(summary["cutoff"].unique())
     for ax, (metric, ylabel, title) in zip(axes, panels):
         if metric == "coverage":
@@ -60,8 +72,11 @@ def plot_prediction_summary(summary: pd.DataFrame):
         ax.set_title(title)
     axes[0].legend(fontsize=8, loc="best")
     n = summary.groupby("method")["n"].max()
-    fig.suptitle("Early prediction of the final validation accuracy; networks per method: "
-                 + ", ".join(f"{METHOD_LABELS.get(m, m)} {int(n[m])}" for m in methods), fontsize=10)
+    fig.suptitle(
+        "Early prediction of the final validation accuracy; networks per method: "
+        + ", ".join(f"{METHOD_LABELS.get(m, m)} {int(n[m])}" for m in methods),
+        fontsize=10,
+    )
     fig.tight_layout()
     return fig
 
@@ -71,18 +86,24 @@ def plot_prediction_intervals(results: pd.DataFrame, max_points: int = 150, seed
     method (rows) and cut-off (columns); the diagonal is a perfect prediction. results: the
     cross-fitted benchmark table (id, cutoff, method, predicted, lower, upper, truth); at most
     ``max_points`` networks per panel (a seeded sample, the same networks in every panel)."""
-    plt, _ = _plt()
+    plt, _ = pyplot()
     if results is None or len(results) == 0:
         fig, ax = plt.subplots(figsize=(7, 3))
-        return _empty(fig, ax, "no predictions to show (too few networks or epochs)")
+        return empty(fig, ax, "no predictions to show (too few networks or epochs)")
     methods = _methods(results)
     cuts = sorted(results["cutoff"].unique())
     ids = pd.unique(results["id"])
     if len(ids) > max_points:
         ids = np.random.default_rng(seed).choice(ids, max_points, replace=False)
     r = results[results["id"].isin(set(ids))]
-    fig, axes = plt.subplots(len(methods), len(cuts), figsize=(2.9 * len(cuts), 2.7 * len(methods)),
-                             squeeze=False, sharex=True, sharey=True)
+    fig, axes = plt.subplots(
+        len(methods),
+        len(cuts),
+        figsize=(2.9 * len(cuts), 2.7 * len(methods)),
+        squeeze=False,
+        sharex=True,
+        sharey=True,
+    )
     col = _colours(methods)
     for i, m in enumerate(methods):
         for j, c in enumerate(cuts):
@@ -91,11 +112,24 @@ def plot_prediction_intervals(results: pd.DataFrame, max_points: int = 150, seed
             ax.plot([0, 100], [0, 100], color="0.6", lw=0.8)
             if len(s):
                 inside = (s["truth"] >= s["lower"]) & (s["truth"] <= s["upper"])
-                ax.errorbar(s["truth"], s["predicted"],
-                            yerr=[s["predicted"] - s["lower"], s["upper"] - s["predicted"]],
-                            fmt="o", ms=2.5, lw=0.5, color=col[m], alpha=0.6)
-                ax.text(0.03, 0.97, f"{inside.mean():.0%} inside\nMAE {np.mean(np.abs(s['predicted'] - s['truth'])):.1f}",
-                        transform=ax.transAxes, va="top", fontsize=7)
+                ax.errorbar(
+                    s["truth"],
+                    s["predicted"],
+                    yerr=[s["predicted"] - s["lower"], s["upper"] - s["predicted"]],
+                    fmt="o",
+                    ms=2.5,
+                    lw=0.5,
+                    color=col[m],
+                    alpha=0.6,
+                )
+                ax.text(
+                    0.03,
+                    0.97,
+                    f"{inside.mean():.0%} inside\nMAE {np.mean(np.abs(s['predicted'] - s['truth'])):.1f}",
+                    transform=ax.transAxes,
+                    va="top",
+                    fontsize=7,
+                )
             if i == 0:
                 ax.set_title(f"{c:g} epochs seen", fontsize=9)
             if j == 0:
@@ -107,31 +141,23 @@ def plot_prediction_intervals(results: pd.DataFrame, max_points: int = 150, seed
     return fig
 
 
-def seed_spread(table: pd.DataFrame, target: str = "final_val_acc") -> pd.DataFrame:
-    """Per network trained with several seeds (the catalog's ``net_id``): seeds, mean, standard
-    deviation and range (max - min) of ``target`` (points). Empty when no network has two."""
-    cols = ["net_id", "seeds", "mean", "sd", "range"]
-    if table is None or "net_id" not in table.columns or target not in table.columns:
-        return pd.DataFrame(columns=cols)
-    t = table[pd.to_numeric(table[target], errors="coerce").notna()]
-    g = t.groupby("net_id")[target]
-    out = pd.DataFrame({"seeds": g.size(), "mean": g.mean(), "sd": g.std(ddof=1),
-                        "range": g.max() - g.min()}).reset_index()
-    return out[out["seeds"] >= 2][cols].sort_values("mean").reset_index(drop=True)
-
-
 def plot_seed_variance(table: pd.DataFrame, target: str = "final_val_acc"):
     """The floor any predictor faces: the final accuracies of each network trained with several
     seeds, one row per network (sorted by the mean), with the median range in the title."""
-    plt, _ = _plt()
+    plt, _ = pyplot()
     spread = seed_spread(table, target)
     if spread.empty:
         fig, ax = plt.subplots(figsize=(7, 2.5))
-        return _empty(fig, ax, "no network was trained with several seeds here "
-                               "(nnlife generate --seeds-per-network 3 makes such groups)")
+        return empty(
+            fig,
+            ax,
+            "no network was trained with several seeds here "
+            "(nnlife generate --seeds-per-network 3 makes such groups)",
+        )
     t = table[table["net_id"].isin(spread["net_id"])]
-    fig, axes = plt.subplots(1, 2, figsize=(11, max(3.0, 0.28 * len(spread) + 1.5)),
-                             gridspec_kw={"width_ratios": (2, 1)})
+    fig, axes = plt.subplots(
+        1, 2, figsize=(11, max(3.0, 0.28 * len(spread) + 1.5)), gridspec_kw={"width_ratios": (2, 1)}
+    )
     ax = axes[0]
     pos = {n: k for k, n in enumerate(spread["net_id"])}
     for n, grp in t.groupby("net_id"):
@@ -147,9 +173,12 @@ def plot_seed_variance(table: pd.DataFrame, target: str = "final_val_acc"):
     ax2.set_xlabel("range over the seeds (points)")
     ax2.set_ylabel("networks")
     ax2.set_title("Spread")
-    fig.suptitle(f"{len(spread)} networks with {int(spread['seeds'].median())} seeds (median): "
-                 f"median range {spread['range'].median():.1f} points, median sd "
-                 f"{spread['sd'].median():.1f}", fontsize=10)
+    fig.suptitle(
+        f"{len(spread)} networks with {int(spread['seeds'].median())} seeds (median): "
+        f"median range {spread['range'].median():.1f} points, median sd "
+        f"{spread['sd'].median():.1f}",
+        fontsize=10,
+    )
     fig.tight_layout()
     return fig
 
@@ -159,15 +188,22 @@ def plot_savings_regret(stopping: pd.DataFrame):
     top 10 (right), one line per method; solid: stop when the interval's upper end is below the
     k-th best so far (k falls along the line), dashed: successive halving (eta rises).
     stopping: ``simulate_early_stopping``'s table."""
-    plt, _ = _plt()
+    plt, _ = pyplot()
     if stopping is None or len(stopping) == 0:
         fig, ax = plt.subplots(figsize=(7, 3))
-        return _empty(fig, ax, "no early-stopping replay to show (too few networks)")
-    _need(stopping, ("rule", "method", "param", "savings", "regret", "recall", "n_networks"), "plot_savings_regret")
+        return empty(fig, ax, "no early-stopping replay to show (too few networks)")
+    need(
+        stopping,
+        ("rule", "method", "param", "savings", "regret", "recall", "n_networks"),
+        "plot_savings_regret",
+    )
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     methods = _methods(stopping)
     col = _colours(methods)
-    styles = {"upper_below_kth": ("-", "o", "upper < k-th best"), "successive_halving": ("--", "s", "successive halving")}
+    styles = {
+        "upper_below_kth": ("-", "o", "upper < k-th best"),
+        "successive_halving": ("--", "s", "successive halving"),
+    }
     for rule, (ls, mk, _) in styles.items():
         for m in methods:
             s = stopping[(stopping["rule"] == rule) & (stopping["method"] == m)].sort_values("savings")
@@ -188,5 +224,9 @@ def plot_savings_regret(stopping: pd.DataFrame):
     return fig
 
 
-__all__ = ["plot_prediction_intervals", "plot_prediction_summary", "plot_savings_regret",
-           "plot_seed_variance", "seed_spread"]
+__all__ = [
+    "plot_prediction_intervals",
+    "plot_prediction_summary",
+    "plot_savings_regret",
+    "plot_seed_variance",
+]
