@@ -84,14 +84,16 @@ _SHORT_PATHS = {
         "report.structure",
         "report.lifespan",
         "report.explorer",
+        "report.prediction",
         "analyse.fitting",
         "analyse.structure",
+        "analyse.correlations",
         "analyse.catalog",
     ),
     "predict": ("analyse.predict",),
     "readers": ("generate.readers",),
     "shapes": ("analyse.shapes",),
-    "structure": ("analyse.structure",),
+    "structure": ("analyse.structure", "analyse.correlations"),
     "train": ("generate.train", "generate.device"),
 }
 

@@ -83,6 +83,7 @@ HOMES = {
     "nnlife.analyse.lifecycle": ("lifecycle", "lifecycle_features"),
     "nnlife.analyse.fitting": ("fit_curve", "fit_curves", "best_families"),
     "nnlife.analyse.synthetic": ("synthetic_curves",),
+    "nnlife.analyse.correlations": ("correlations", "correlation_matrix", "bh_adjust"),
     "nnlife.report.runner": ("render_reports", "notebook_dir"),
     "nnlife.report.notebook": ("open_analysis",),
     "nnlife.report.lifespan": ("plot_replay", "plot_batch", "plot_network"),

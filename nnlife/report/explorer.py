@@ -9,7 +9,7 @@ from ..analyse.catalog import replay_path
 from ..analyse.fitting import fit_curves
 from ..analyse.structure import describe_network
 from .lifespan import plot_network
-from .style import SHAPE_COLUMN, datasets_in, pyplot
+from .style import DISTRIBUTION_FEATURES, SHAPE_COLUMN, datasets_in, pyplot
 
 
 def explorer(
@@ -73,18 +73,7 @@ def explorer(
                     shape_column,
                     "final_val_acc",
                     "best_val_acc",
-                    "n_conv",
-                    "n_hidden_fc",
-                    "n_params",
-                    "flops_per_image",
-                    "receptive_field",
-                    "final_size",
-                    "n_pool",
-                    "n_conv_dropout",
-                    "batch_size",
-                    "learning_rate",
-                    "momentum",
-                    "weight_decay",
+                    *DISTRIBUTION_FEATURES,
                     "architecture",
                     "path",
                 )

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..analyse.structure import correlation_matrix, label
+from ..analyse.correlations import correlation_matrix
+from ..analyse.structure import label
 from .style import (
     DISTRIBUTION_FEATURES,
     LOG_FEATURES,
