@@ -19,11 +19,10 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import NnlifeError, ParameterError
-from ..space import get_space
 from .cluster import Connection, check_scheduler, label, runs_here
 from .device import resolve_device
 from .locate import locate_dataset
-from .manifest import open_manifest, write_manifest
+from .manifest import batch_parameters, open_manifest, write_manifest
 from .plan import check_fits, check_parameters, images_per_epoch, plan_batch
 from .task import TaskOptions, failed_summary, finished, run_job, summary
 
@@ -102,57 +101,26 @@ def generate_batch(
     are missing; the others are written, and a second call retries the failed ones).
     """
     # --- check everything before any training -----------------------------------------------------
-    name, out = check_parameters(
-        out_dir,
-        dataset,
-        n_networks,
-        space,
-        seed,
-        epochs,
-        seeds_per_network,
-        train_size,
-        val_size,
-        eval_interval,
-        subset_seed,
-        val_source,
-        workers,
+    batch = dict(
+        n_networks=n_networks,
+        space=space,
+        seed=seed,
+        epochs=epochs,
+        seeds_per_network=seeds_per_network,
+        train_size=train_size,
+        val_size=val_size,
+        eval_interval=eval_interval,
+        subset_seed=subset_seed,
+        val_source=val_source,
+        deterministic=deterministic,
     )
+    name, out = check_parameters(out_dir, dataset, workers=workers, **batch)
     _check_run(scheduler, device, checkpoint_every)
     if runs_here(scheduler):
         locate_dataset(name, root=data_root)  # the data must be here (a shared file system)
-    jobs = plan_batch(
-        out,
-        name,
-        n_networks,
-        space,
-        seed,
-        epochs,
-        seeds_per_network,
-        train_size,
-        val_size,
-        eval_interval,
-        subset_seed,
-        val_source,
-        deterministic,
-    )
+    jobs = plan_batch(out, name, **batch)
     check_fits(jobs, images_per_epoch(name, train_size, val_size, val_source))
-    manifest = open_manifest(
-        out,
-        {
-            "dataset": name,
-            "n_networks": int(n_networks),
-            "space": get_space(space).name,
-            "seed": int(seed),
-            "epochs": epochs,
-            "seeds_per_network": int(seeds_per_network),
-            "train_size": _opt_int(train_size),
-            "val_size": _opt_int(val_size),
-            "eval_interval": eval_interval,
-            "subset_seed": int(subset_seed),
-            "val_source": val_source,
-            "deterministic": bool(deterministic),
-        },
-    )
+    manifest = open_manifest(out, batch_parameters(name, **batch))
 
     # --- what is finished, what is left -----------------------------------------------------------
     done: dict[str, dict] = {}
@@ -210,10 +178,6 @@ def _result(summaries: list[dict], out: Path):
             "to retry the failed ones"
         )
     return frame
-
-
-def _opt_int(v):
-    return None if v is None else int(v)
 
 
 def _check_run(scheduler, device, checkpoint_every) -> None:

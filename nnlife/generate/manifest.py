@@ -31,6 +31,42 @@ BATCH_PARAMETERS = (
 )
 
 
+def batch_parameters(
+    dataset: str,
+    n_networks,
+    space,
+    seed,
+    epochs,
+    seeds_per_network,
+    train_size,
+    val_size,
+    eval_interval,
+    subset_seed,
+    val_source,
+    deterministic,
+) -> dict:
+    """The manifest's ``parameters``: the ``BATCH_PARAMETERS`` as plain JSON values (space by name)."""
+    from ..space import get_space
+
+    def opt_int(v):
+        return None if v is None else int(v)
+
+    return {
+        "dataset": dataset,
+        "n_networks": int(n_networks),
+        "space": get_space(space).name,
+        "seed": int(seed),
+        "epochs": epochs,
+        "seeds_per_network": int(seeds_per_network),
+        "train_size": opt_int(train_size),
+        "val_size": opt_int(val_size),
+        "eval_interval": eval_interval,
+        "subset_seed": int(subset_seed),
+        "val_source": val_source,
+        "deterministic": bool(deterministic),
+    }
+
+
 def write_manifest(out: Path, manifest: dict) -> Path:
     """Write ``manifest`` as ``out/manifest.json`` (indented JSON), atomically."""
     return atomic_write(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
@@ -75,4 +111,4 @@ def open_manifest(out: Path, parameters: dict) -> dict:
     return manifest
 
 
-__all__ = ["MANIFEST", "BATCH_PARAMETERS", "open_manifest", "write_manifest"]
+__all__ = ["MANIFEST", "BATCH_PARAMETERS", "batch_parameters", "open_manifest", "write_manifest"]

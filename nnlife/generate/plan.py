@@ -63,13 +63,8 @@ def plan_batch(
                 space,
                 dataset,
                 seed=np.random.default_rng([seed, i]),
-                epochs=epochs,
-                eval_interval=eval_interval,
-                train_size=train_size,
-                val_size=val_size,
-                subset_seed=subset_seed,
-                val_source=val_source,
                 deterministic=deterministic,
+                **_train_fields(epochs, eval_interval, train_size, val_size, subset_seed, val_source),
             )
         except SpecError as e:
             raise ParameterError(f"bad training parameters: {e}") from None
@@ -94,20 +89,33 @@ def plan_batch(
     return jobs
 
 
+def _train_fields(epochs, eval_interval, train_size, val_size, subset_seed, val_source) -> dict:
+    """The TrainSpec fields that a batch fixes for all its lifespans."""
+    return dict(
+        epochs=epochs,
+        eval_interval=eval_interval,
+        train_size=train_size,
+        val_size=val_size,
+        subset_seed=subset_seed,
+        val_source=val_source,
+    )
+
+
 def check_parameters(
     out_dir,
     dataset,
     n_networks,
-    space,
-    seed,
-    epochs,
-    seeds_per_network,
-    train_size,
-    val_size,
-    eval_interval,
-    subset_seed,
-    val_source,
-    workers,
+    space="small",
+    seed=0,
+    epochs=40,
+    seeds_per_network=1,
+    train_size=None,
+    val_size=None,
+    eval_interval=0.5,
+    subset_seed=0,
+    val_source="test",
+    deterministic=True,
+    workers=None,
 ) -> tuple[str, Path]:
     """Validate what can be checked without the data; return (canonical dataset, absolute out_dir).
 
@@ -126,12 +134,8 @@ def check_parameters(
             dataset=name,
             batch_size=1,
             learning_rate=1.0,
-            epochs=epochs,
-            eval_interval=eval_interval,
-            train_size=train_size,
-            val_size=val_size,
-            subset_seed=subset_seed,
-            val_source=val_source,
+            deterministic=bool(deterministic),
+            **_train_fields(epochs, eval_interval, train_size, val_size, subset_seed, val_source),
         )
     except SpecError as e:
         raise ParameterError(f"bad training parameters: {e}") from None
