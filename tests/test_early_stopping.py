@@ -110,9 +110,10 @@ def test_the_report_degrades_on_the_three_published_samples(sample_paths):
     import warnings
 
     import matplotlib
+
     matplotlib.use("Agg")
-    from nnlife.analyse import prediction_figures as pf
     from nnlife.analyse.crossfit import prediction_study
+    from nnlife.report import prediction as pf
 
     cat = nnlife.load_catalog([str(p) for p in sample_paths])
     study = prediction_study(cat, cutoffs=(2, 10), n_orders=2)
@@ -123,22 +124,27 @@ def test_the_report_degrades_on_the_three_published_samples(sample_paths):
     assert ES.savings_at_regret(study.stopping)["worst_regret"].notna().all()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        figs = [pf.plot_prediction_summary(study.summary), pf.plot_prediction_intervals(study.results),
-                pf.plot_seed_variance(cat.table), pf.plot_savings_regret(study.stopping),
-                pf.plot_prediction_summary(study.summary.iloc[:0])]
+        figs = [
+            pf.plot_prediction_summary(study.summary),
+            pf.plot_prediction_intervals(study.results),
+            pf.plot_seed_variance(cat.table),
+            pf.plot_savings_regret(study.stopping),
+            pf.plot_prediction_summary(study.summary.iloc[:0]),
+        ]
     # no network of the samples has several seeds: the figure says so instead of failing
     assert "several seeds" in figs[2].axes[0].texts[0].get_text()
     for fig in (figs[0], figs[3]):
         assert all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes if ax.axison)
-    grid = figs[1].axes        # methods x cut-offs, labelled on the outer edges
+    grid = figs[1].axes  # methods x cut-offs, labelled on the outer edges
     assert len(grid) == 3 * 2 and grid[0].get_ylabel() and grid[-1].get_xlabel()
 
 
 def test_seed_spread_of_networks_trained_with_several_seeds(corpus):
-    from nnlife.analyse.prediction_figures import seed_spread
+    from nnlife.analyse.structure import seed_spread
+
     t = corpus.table
     s = seed_spread(t)
     multi = t.groupby("net_id").size()
     assert set(s["net_id"]) == set(multi[multi >= 2].index)
-    if len(s):   # the seeds batch (fmnist-small-seeds3-seed1) once it exists
+    if len(s):  # the seeds batch (fmnist-small-seeds3-seed1) once it exists
         assert (s["range"] >= 0).all() and (s["seeds"] >= 2).all()

@@ -247,10 +247,17 @@ def savings_at_regret(stopping: pd.DataFrame, max_regret: float = 0.0) -> pd.Dat
     for (rule, m), grp in stopping.groupby(["rule", "method"], sort=False):
         ok = grp[grp["regret"] <= max_regret + 1e-9]
         best = ok.sort_values(["savings", "recall"]).iloc[-1] if len(ok) else None
-        rows.append({"rule": rule, "method": m,
-                     **{k: (np.nan if best is None else best[k])
-                        for k in ("param", "savings", "regret", "recall", "kept")},
-                     "worst_regret": float(grp["regret"].max())})
+        rows.append(
+            {
+                "rule": rule,
+                "method": m,
+                **{
+                    k: (np.nan if best is None else best[k])
+                    for k in ("param", "savings", "regret", "recall", "kept")
+                },
+                "worst_regret": float(grp["regret"].max()),
+            }
+        )
     return pd.DataFrame(rows, columns=cols)
 
 
