@@ -49,6 +49,8 @@ _PUBLIC = {
     "penguin_predict": "analyse.predict",
     "ensemble_predict": "analyse.predict",
     "prediction_benchmark": "analyse.predict",
+    "train_predictor": "analyse.learned",
+    "fetch_published": "fetch",
     "summarize_predictions": "analyse.predict",
     "NnlifeError": "errors",
     "SpecError": "errors",

@@ -44,6 +44,10 @@ def _check_int(name: str, value, low: int) -> None:
         raise SpecError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _check_rate(name: str, value) -> None:
     if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
         raise SpecError(f"{name} must be a probability in [0, 1), got {value!r}")
@@ -349,9 +353,9 @@ class TrainSpec:
             raise SpecError(f"loss_fn {self.loss_fn!r} is not supported: use 'CrossEntropyLoss'")
         if self.optimizer != "SGD":
             raise SpecError(f"optimizer {self.optimizer!r} is not supported: use 'SGD'")
-        if not isinstance(self.epochs, (int, float)) or isinstance(self.epochs, bool) or self.epochs <= 0:
-            raise SpecError(f"epochs must be > 0, got {self.epochs!r}")
-        if not isinstance(self.eval_interval, (int, float)) or not 0 < self.eval_interval <= 1:
+        if not _is_number(self.epochs) or not 0 < self.epochs < math.inf:  # nan fails both
+            raise SpecError(f"epochs must be > 0 and finite, got {self.epochs!r}")
+        if not _is_number(self.eval_interval) or not 0 < self.eval_interval <= 1:
             raise SpecError(f"eval_interval must be in (0, 1] epochs, got {self.eval_interval!r}")
         per_epoch = 1 / self.eval_interval
         if abs(per_epoch - round(per_epoch)) > 1e-9:
