@@ -274,7 +274,7 @@ def matmul_peak(device: str) -> dict:
     a = torch.randn(n, n, device=device)
     b = torch.randn(n, n, device=device)
     times = []
-    for r in range(13):
+    for _ in range(13):
         if device != "cpu":
             torch.cuda.synchronize()
         t = time.perf_counter()

@@ -22,8 +22,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 LOG_DIR = "logs"  # under the batch folder: one <id>.log per lifespan
-JOB_VARIABLES = {"SLURM_JOB_ID": "slurm_job", "PBS_JOBID": "pbs_job", "LSB_JOBID": "lsf_job",
-                 "JOB_ID": "sge_job"}  # the batch job a worker runs in, when it runs in one
+JOB_VARIABLES = {
+    "SLURM_JOB_ID": "slurm_job",
+    "PBS_JOBID": "pbs_job",
+    "LSB_JOBID": "lsf_job",
+    "JOB_ID": "sge_job",
+}  # the batch job a worker runs in, when it runs in one
 
 
 def where() -> dict[str, str]:
@@ -50,7 +54,9 @@ def log_event(batch_dir, lifespan_id: str, event: str, place: dict[str, str], **
     """
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     items = {**place, **{k: v for k, v in fields.items() if v is not None}}
-    line = " ".join([stamp, event, *(f"{k}={'_'.join(str(v).split()) or '_'}" for k, v in items.items())]) + "\n"
+    line = (
+        " ".join([stamp, event, *(f"{k}={'_'.join(str(v).split()) or '_'}" for k, v in items.items())]) + "\n"
+    )
     try:
         folder = Path(batch_dir) / LOG_DIR
         folder.mkdir(exist_ok=True)
@@ -76,8 +82,9 @@ def read_log(batch_dir, lifespan_id: str) -> list[dict[str, str]]:
         parts = line.split()
         if not line.endswith("\n") or len(parts) < 2:
             continue
-        events.append({"time": parts[0], "event": parts[1],
-                       **dict(p.split("=", 1) for p in parts[2:] if "=" in p)})
+        events.append(
+            {"time": parts[0], "event": parts[1], **dict(p.split("=", 1) for p in parts[2:] if "=" in p)}
+        )
     return events
 
 
