@@ -155,7 +155,7 @@ def run(mode: str) -> dict:
     """Analysis at dataset scale: catalog (first build, cached), Domhan fits, shape labels."""
     import pandas as pd
 
-    from nnlife.analyse.catalog import CACHE_DIRNAME, catalog, load_catalog
+    from nnlife.analyse.catalog import cache_dir, catalog, load_catalog
     from nnlife.curves import fit_curves
 
     try:
@@ -179,7 +179,7 @@ def run(mode: str) -> dict:
             return {"seconds": s}
 
         def catalog_first():
-            shutil.rmtree(folder / CACHE_DIRNAME, ignore_errors=True)  # no cache: a first build
+            shutil.rmtree(cache_dir(folder), ignore_errors=True)  # no cache: a first build
             s, table = _timed(lambda: catalog(folder, warn=False))
             return {"seconds": s, "rows": len(table), "broken": len(table.attrs["broken"])}
 
@@ -234,11 +234,11 @@ def run(mode: str) -> dict:
         prof = {}
         if mode != "smoke":
             if med["catalog_first"] > 5.0 * n / 6000:
-                shutil.rmtree(folder / CACHE_DIRNAME, ignore_errors=True)
+                shutil.rmtree(cache_dir(folder), ignore_errors=True)
                 prof["catalog_first"] = profile_top(lambda: catalog(folder, warn=False), n=12)
                 # the parsing runs in worker processes, where the profile above cannot see: the
                 # same build in this process (workers=1) shows what the workers spend it on
-                shutil.rmtree(folder / CACHE_DIRNAME, ignore_errors=True)
+                shutil.rmtree(cache_dir(folder), ignore_errors=True)
                 prof["catalog_first_in_process"] = profile_top(
                     lambda: catalog(folder, warn=False, workers=1), n=20
                 )

@@ -34,3 +34,7 @@ class DatasetFormatError(NnlifeError, ValueError):
 
 class ParameterError(NnlifeError, ValueError):
     """A bad argument to a public function (unknown dataset or space, epochs <= 0, ...)."""
+
+
+class TableExistsError(NnlifeError, FileExistsError):
+    """A finished table is already at the path being written: nnlife never overwrites one."""

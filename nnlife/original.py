@@ -31,7 +31,10 @@ own tables also carry the exact device in an extra column.
 
 from __future__ import annotations
 
+import math
+
 from .errors import SpecError, TableError
+from .limits import check_activations
 from .spec import (
     BIT_DROPOUT,
     BIT_POOL,
@@ -111,11 +114,28 @@ def _ints(meta: dict, column: str, where: str) -> list[int]:
         raise TableError(f"{where}: column {column} must be dash-separated integers, got {text!r}") from None
 
 
+# column -> (what a value must be, the test): checked here, so the message names the column
+_RANGES = {
+    "batch_size": ("an integer >= 1", lambda v: v >= 1),
+    "random_seed": ("an integer >= 0", lambda v: v >= 0),
+    "learning_rate": ("a finite number > 0", lambda v: math.isfinite(v) and v > 0),
+    "momentum": ("a finite number >= 0", lambda v: math.isfinite(v) and v >= 0),
+    "dampening": ("a finite number >= 0", lambda v: math.isfinite(v) and v >= 0),
+    "weight_decay": ("a finite number >= 0", lambda v: math.isfinite(v) and v >= 0),
+    "dropout_rate": ("a probability in [0, 1)", lambda v: 0 <= v < 1),
+    "FC_dropout_rate": ("a probability in [0, 1)", lambda v: 0 <= v < 1),
+}
+
+
 def _num(meta: dict, column: str, where: str, kind=float):
+    what, ok = _RANGES.get(column, ("a number", lambda v: True))
     try:
-        return kind(meta[column])
+        value = kind(meta[column])
     except ValueError:
-        raise TableError(f"{where}: column {column} must be a number, got {meta[column]!r}") from None
+        raise TableError(f"{where}: column {column} must be {what}, got {meta[column]!r}") from None
+    if not ok(value):
+        raise TableError(f"{where}: column {column} must be {what}, got {meta[column]!r}")
+    return value
 
 
 def columns_to_specs(meta: dict[str, str], where: str, **train_extra) -> tuple[NetSpec, TrainSpec]:
@@ -196,6 +216,16 @@ def columns_to_specs(meta: dict[str, str], where: str, **train_extra) -> tuple[N
         )
         train_fields.update(train_extra)
         train = TrainSpec(**train_fields)
+    except SpecError as e:
+        raise TableError(
+            f"{where}: the table describes a network or training that cannot work: {e}"
+        ) from None
+    try:
+        net.for_dataset(dataset)  # the output layer against the dataset's classes
+    except SpecError as e:
+        raise TableError(f"{where}: column FCFilters {meta['FCFilters']!r}: {e}") from None
+    try:
+        check_activations(net, train.batch_size)
     except SpecError as e:
         raise TableError(
             f"{where}: the table describes a network or training that cannot work: {e}"

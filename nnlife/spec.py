@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import math
+import numbers
 from dataclasses import asdict, dataclass, fields
 
 from .datasets import DATASET_SHAPES, N_CLASSES, canonical_name
 from .errors import SpecError
+from .limits import check_params
 
 # layer_types bits (see nnlife.original for the evidence from the published tables)
 BIT_UNKNOWN = 1  # meaning unknown; kept raw, not used by build
@@ -39,18 +41,32 @@ def net_id(canonical: str) -> str:
     return "n" + hashlib.sha1(canonical.encode()).hexdigest()[:10]
 
 
-def _check_int(name: str, value, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+# Field checks: a bool is not a number, a string is not a number or a bool ("no" is truthy), and
+# NaN or inf is no value at all; numpy scalars are accepted and stored as Python numbers.
+def _check_int(name: str, value, low: int) -> int:
+    """``value`` as an int when it is an integer >= ``low`` (numpy integers too, not bools)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
         raise SpecError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def _check_real(name: str, value, what: str) -> float:
+    """``value`` when it is a finite real number (not a bool); ``what`` describes the range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise SpecError(f"{name} must be a finite number {what}, got {value!r}")
+    return value
 
 
 def _check_rate(name: str, value) -> None:
-    if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
         raise SpecError(f"{name} must be a probability in [0, 1), got {value!r}")
+
+
+def _check_flag(name: str, value) -> bool:
+    """``value`` as a bool when it is a bool (numpy's too); 0, 1 and strings such as "no" are not."""
+    if isinstance(value, bool) or type(value).__name__ in ("bool", "bool_"):
+        return bool(value)
+    raise SpecError(f"{name} must be True or False, got {value!r}")
 
 
 def out_size(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -67,9 +83,8 @@ class Pool:
     padding: int = 0  # implicit -inf padding per side, pixels; at most kernel // 2 (torch's rule)
 
     def __post_init__(self):
-        _check_int("pool kernel", self.kernel, 1)
-        _check_int("pool stride", self.stride, 1)
-        _check_int("pool padding", self.padding, 0)
+        for name, low in (("kernel", 1), ("stride", 1), ("padding", 0)):
+            object.__setattr__(self, name, _check_int(f"pool {name}", getattr(self, name), low))
         if 2 * self.padding > self.kernel:
             raise SpecError(f"pool padding {self.padding} exceeds half the pool kernel {self.kernel}")
 
@@ -87,10 +102,9 @@ class ConvLayer:
     layer_type: int | None = None  # raw `layer_types` entry; None: 1 | 2*pool | 4*dropout
 
     def __post_init__(self):
-        _check_int("conv filters", self.filters, 1)
-        _check_int("conv kernel", self.kernel, 1)
-        _check_int("conv stride", self.stride, 1)
-        _check_int("conv padding", self.padding, 0)
+        for name, low in (("filters", 1), ("kernel", 1), ("stride", 1), ("padding", 0)):
+            object.__setattr__(self, name, _check_int(f"conv {name}", getattr(self, name), low))
+        object.__setattr__(self, "dropout", _check_flag("conv layer dropout", self.dropout))
         if self.pool is not None and not isinstance(self.pool, Pool):
             raise SpecError(f"pool must be a Pool or None, got {self.pool!r}")
         if self.layer_type is None:  # derive it, so a spec equals itself read back from a table
@@ -137,7 +151,7 @@ class NetSpec:
         object.__setattr__(
             self,
             "fc_dropout",
-            tuple(bool(f) for f in self.fc_dropout)
+            tuple(_check_flag("fc_dropout flag", f) for f in self.fc_dropout)
             if self.fc_dropout
             else (False,) * max(len(self.fc) - 1, 0),
         )
@@ -151,8 +165,9 @@ class NetSpec:
             raise SpecError("conv must hold ConvLayer objects")
         if not self.fc:
             raise SpecError("a NetSpec needs at least one FC layer (the output layer)")
-        for i, units in enumerate(self.fc):
-            _check_int(f"FC layer {i + 1} units", units, 1)
+        object.__setattr__(
+            self, "fc", tuple(_check_int(f"FC layer {i + 1} units", u, 1) for i, u in enumerate(self.fc))
+        )
         if len(self.fc_dropout) != len(self.fc) - 1:
             raise SpecError(
                 f"fc_dropout needs one flag per hidden FC layer ({len(self.fc) - 1}), "
@@ -161,6 +176,7 @@ class NetSpec:
         _check_rate("conv_dropout_rate", self.conv_dropout_rate)
         _check_rate("fc_dropout_rate", self.fc_dropout_rate)
         self.feature_shapes()  # raises SpecError when the feature map collapses
+        check_params(self.n_params)  # SpecError for a network beyond nnlife.limits
 
     # --- shapes and counts ------------------------------------------------------------------------
     def layer_shapes(self) -> list[tuple[tuple[int, int, int], tuple[int, int, int]]]:
@@ -342,20 +358,19 @@ class TrainSpec:
 
     def __post_init__(self):
         object.__setattr__(self, "dataset", canonical_name(self.dataset))
-        _check_int("batch_size", self.batch_size, 1)
+        object.__setattr__(self, "batch_size", _check_int("batch_size", self.batch_size, 1))
         for name in ("learning_rate", "momentum", "dampening", "weight_decay"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0:
-                raise SpecError(f"{name} must be a finite number >= 0, got {v!r}")
+            if _check_real(name, getattr(self, name), ">= 0") < 0:
+                raise SpecError(f"{name} must be a finite number >= 0, got {getattr(self, name)!r}")
         if self.learning_rate <= 0:
             raise SpecError(f"learning_rate must be > 0, got {self.learning_rate!r}")
         if self.loss_fn != "CrossEntropyLoss":
             raise SpecError(f"loss_fn {self.loss_fn!r} is not supported: use 'CrossEntropyLoss'")
         if self.optimizer != "SGD":
             raise SpecError(f"optimizer {self.optimizer!r} is not supported: use 'SGD'")
-        if not _is_number(self.epochs) or not 0 < self.epochs < math.inf:  # nan fails both
-            raise SpecError(f"epochs must be > 0 and finite, got {self.epochs!r}")
-        if not _is_number(self.eval_interval) or not 0 < self.eval_interval <= 1:
+        if _check_real("epochs", self.epochs, "> 0") <= 0:
+            raise SpecError(f"epochs must be > 0 (a finite number), got {self.epochs!r}")
+        if not 0 < _check_real("eval_interval", self.eval_interval, "in (0, 1] epochs") <= 1:
             raise SpecError(f"eval_interval must be in (0, 1] epochs, got {self.eval_interval!r}")
         per_epoch = 1 / self.eval_interval
         if abs(per_epoch - round(per_epoch)) > 1e-9:
@@ -369,11 +384,15 @@ class TrainSpec:
                 f"epochs {self.epochs} is not a whole number of eval intervals "
                 f"({self.eval_interval}); use a multiple of {self.eval_interval}"
             )
-        _check_int("seed", self.seed, 0)
-        _check_int("subset_seed", self.subset_seed, 0)
+        object.__setattr__(self, "seed", _check_int("seed", self.seed, 0))
+        object.__setattr__(self, "subset_seed", _check_int("subset_seed", self.subset_seed, 0))
         for name in ("train_size", "val_size"):
             if getattr(self, name) is not None:
-                _check_int(name, getattr(self, name), 1)
+                object.__setattr__(self, name, _check_int(name, getattr(self, name), 1))
+        for name in ("deterministic", "drop_last_val"):
+            object.__setattr__(self, name, _check_flag(name, getattr(self, name)))
+        if not isinstance(self.device, str) or not self.device.strip():
+            raise SpecError(f"device must be a device name such as 'cpu' or 'cuda:0', got {self.device!r}")
         if self.val_source not in VAL_SOURCES:
             raise SpecError(f"val_source must be one of {VAL_SOURCES}, got {self.val_source!r}")
         if self.lr_schedule not in ("constant", "cosine"):

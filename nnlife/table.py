@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -23,7 +24,8 @@ import pandas as pd
 
 from . import columns as C
 from .atomic import atomic_write
-from .errors import TableError
+from .curvecheck import check_curve, check_id
+from .errors import TableError, TableExistsError
 from .original import columns_to_specs, fmt_number, parse_bool, spec_to_columns
 from .spec import NetSpec, TrainSpec
 
@@ -43,9 +45,21 @@ def _opt_int(text: str):
     return None if text == "" else int(text)
 
 
+def _finite(parse):
+    """``parse``, refusing NaN and inf (ValueError), for the columns that hold a plan."""
+
+    def parse_finite(text: str):
+        value = parse(text)
+        if not math.isfinite(value):
+            raise ValueError(text)
+        return value
+
+    return parse_finite
+
+
 EXTRA_TRAIN_COLUMNS = {
-    "epochs_planned": ("epochs", _number),
-    "eval_interval": ("eval_interval", float),
+    "epochs_planned": ("epochs", _finite(_number)),
+    "eval_interval": ("eval_interval", _finite(float)),
     "train_size": ("train_size", _opt_int),
     "val_size": ("val_size", _opt_int),
     "subset_seed": ("subset_seed", int),
@@ -56,6 +70,7 @@ EXTRA_TRAIN_COLUMNS = {
     "device": ("device", str),
 }
 STATUS_COLUMN = "status"
+PUBLISHED_EPOCHS = 40  # the plan of an original-layout table unless the caller states another
 TABLE_SUFFIX = ".txt"  # a lifespan table is <id>.txt
 REPLAY_SUFFIX = ".replay.txt"  # a replay (nnlife reproduce) beside its table: <id>.replay.txt; not a lifespan
 
@@ -115,20 +130,48 @@ def read_lifespan(path, expected_epochs: float | None = None) -> Lifespan:
     """Read one table, in the original layout or nnlife's, into a ``Lifespan``.
 
     ``expected_epochs``: for original-layout tables, which do not say how long training was
-    planned, the number of epochs the table must cover (e.g. 40 for the published dataset);
-    None accepts any complete sequence of records. nnlife's tables carry their plan.
-    Raises TableError naming the file and the problem (missing column, truncated line,
-    non-numeric value, empty file, wrong row count for its epochs, impossible network).
+    planned, the number of epochs the table must cover; None: the published dataset's 40 (80
+    rows). nnlife's tables carry their plan. Values are checked (``nnlife.curvecheck``):
+    accuracies in [0, 100], losses >= 0, non-finite losses only from the row a lifespan diverged.
+    Raises TableError naming the file and the problem (not a regular file, missing column,
+    truncated line, non-numeric or impossible value, empty file, wrong row count for its plan,
+    impossible network, an id that is not a plain file name).
     """
     path = Path(path)
     where = str(path)
+    return parse_table(read_text(path, where), where, path.stem, expected_epochs)
+
+
+_FILE_KINDS = {
+    stat.S_IFIFO: "a named pipe",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def read_text(path: Path, where: str) -> str:
+    """The text of the table file at ``path``; its type is checked before it is opened (a named
+    pipe would block, ``/dev/zero`` never ends), and a UTF-8 byte-order mark is skipped."""
     try:
-        text = path.read_text()
+        st = path.stat()
     except FileNotFoundError:
         raise TableError(f"{where}: no such table") from None
+    except OSError as e:
+        raise TableError(f"{where}: cannot be read ({e.strerror or e})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise TableError(f"{where}: is a directory, not a table; name a table file (<id>.txt)")
+    if not stat.S_ISREG(st.st_mode):
+        kind = _FILE_KINDS.get(stat.S_IFMT(st.st_mode), "not a plain file")
+        raise TableError(f"{where}: not a regular file ({kind}); a table is a text file")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise TableError(f"{where}: cannot be read ({e.strerror or e})") from None
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise TableError(f"{where}: not a text table (cannot be decoded as UTF-8)") from None
-    return parse_table(text, where, path.stem, expected_epochs)
 
 
 def parse_table(text: str, where: str, stem: str = "", expected_epochs: float | None = None) -> Lifespan:
@@ -165,7 +208,7 @@ class TableRecord:
 
 def parse_record(text: str, where: str, stem: str = "", expected_epochs: float | None = None) -> TableRecord:
     """Parse and validate the text of one table into a TableRecord (errors as ``read_lifespan``)."""
-    lines = text.splitlines()
+    lines = text.removeprefix("\ufeff").splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
     if not lines:
@@ -209,10 +252,15 @@ def parse_record(text: str, where: str, stem: str = "", expected_epochs: float |
     epoch = numeric("epochs")
     interval = train_extra.get("eval_interval", epoch[0] if len(epoch) else 0.5)
     if "epochs" not in train_extra:
-        planned = expected_epochs if expected_epochs is not None else epoch[-1]
+        if expected_epochs is not None:
+            planned = expected_epochs
+        else:
+            planned = PUBLISHED_EPOCHS if layout == "original" else epoch[-1]
         train_extra["epochs"] = int(planned) if float(planned).is_integer() else float(planned)
         train_extra.setdefault("eval_interval", float(interval))
     net, train = columns_to_specs(meta_fields, where, **train_extra)
+    table_id = meta_fields["ID"] or stem
+    check_id(table_id, where)
 
     expected = np.round(np.arange(1, len(epoch) + 1) * train.eval_interval, 9)
     off = ~(np.abs(epoch - expected) <= 1e-6)
@@ -223,12 +271,6 @@ def parse_record(text: str, where: str, stem: str = "", expected_epochs: float |
             f"expected (records every {train.eval_interval} epoch from "
             f"{train.eval_interval}); rows are missing or out of order"
         )
-    if len(epoch) != train.n_records and not (status == C.STATUS_DIVERGED and len(epoch) < train.n_records):
-        raise TableError(
-            f"{where}: {len(epoch)} rows, but {train.epochs} epochs recorded every "
-            f"{train.eval_interval} epoch need {train.n_records}; the table is "
-            "incomplete (delete it so the batch retrains it)"
-        )
     arrays = dict(
         epoch=epoch,
         train_loss=numeric("trainLoss"),
@@ -237,11 +279,25 @@ def parse_record(text: str, where: str, stem: str = "", expected_epochs: float |
         train_acc=numeric("trainAcc") if "trainAcc" in col else None,
         elapsed_s=numeric("elapsed_s") if "elapsed_s" in col else None,
     )
-    table_id = meta_fields["ID"] or stem
+    status = check_curve(where, arrays, status, layout)
+    _check_rows(where, len(epoch), train, status, layout, expected_epochs)
     if stem and meta_fields["ID"] and stem != meta_fields["ID"]:
         meta.setdefault("file_stem", stem)
     return TableRecord(
         id=table_id, net=net, train=train, status=status, meta=meta, layout=layout, arrays=arrays
+    )
+
+
+def _check_rows(where: str, n: int, train: TrainSpec, status: str, layout: str, expected_epochs=None):
+    """TableError unless ``n`` rows are the plan's (fewer only for a lifespan marked diverged)."""
+    if n == train.n_records or (status == C.STATUS_DIVERGED and n < train.n_records and layout == "nnlife"):
+        return
+    plan = ""
+    if layout == "original" and expected_epochs is None:
+        plan = f" (a published table covers {PUBLISHED_EPOCHS} epochs; pass expected_epochs for another plan)"
+    raise TableError(
+        f"{where}: {n} rows, but {train.epochs} epochs recorded every {train.eval_interval} epoch "
+        f"need {train.n_records}{plan}; the table is incomplete (delete it so the batch retrains it)"
     )
 
 
@@ -294,10 +350,18 @@ def format_table(life: Lifespan, layout: str | None = None) -> str:
     layout = layout or life.layout
     if layout not in LAYOUTS:
         raise TableError(f"unknown layout {layout!r}: use one of {LAYOUTS}")
-    if not life.id or any(ch.isspace() for ch in life.id):
-        raise TableError(f"table id {life.id!r} must be non-empty and hold no whitespace")
-    meta = spec_to_columns(life.net, life.train, life.id)
+    where = f"lifespan {life.id!r}"
+    check_id(life.id, where)
     curve = life.curve
+    arrays = {
+        "train_loss": curve[C.TRAIN_LOSS].to_numpy(float),
+        "val_loss": curve[C.VAL_LOSS].to_numpy(float),
+        "val_acc": curve[C.VAL_ACC].to_numpy(float),
+        "train_acc": curve[C.TRAIN_ACC].to_numpy(float),
+    }
+    status = check_curve(where, arrays, life.status, layout)  # what it writes, it can read back
+    _check_rows(where, len(curve), life.train, status, layout, expected_epochs=life.train.epochs)
+    meta = spec_to_columns(life.net, life.train, life.id)
     header = list(C.ORIGINAL_COLUMNS)
     first_extra: list[str] = []
     if layout == "nnlife":
@@ -328,15 +392,20 @@ def write_lifespan(life: Lifespan, path, layout: str | None = None, overwrite: b
 
     ``layout``: "original" (exactly the 28 published columns) or "nnlife" (28 columns, then
     nnlife's extras); default: the layout ``life`` was read in, "nnlife" for new lifespans.
-    An existing file is never replaced unless ``overwrite=True`` (raises FileExistsError).
+    An existing file is never replaced unless ``overwrite=True`` (raises TableExistsError, a
+    FileExistsError). The lifespan is checked as a read checks it (values, rows against its
+    plan, id), so what is written can be read back; TableError names ``path`` otherwise.
     Returns the path written.
     """
     path = Path(path)
-    text = format_table(life, layout)
+    try:
+        text = format_table(life, layout)
+    except TableError as e:
+        raise TableError(f"{path}: not written: {e}") from None
     try:
         return atomic_write(path, text, overwrite=overwrite)
     except FileExistsError as e:
-        raise FileExistsError(
+        raise TableExistsError(
             f"{e}; nnlife does not overwrite a finished table (pass overwrite=True, or write elsewhere)"
         ) from None
 

@@ -35,6 +35,7 @@ def write_batch(
     datasets=("FashionMNIST", "SVHN", "CIFAR100"),
     layout: str = "nnlife",
     prefix: str = "fake",
+    n_epochs: int = 10,
 ) -> list[Path]:
     """Write ``n`` realistic lifespan tables into ``folder`` (nnlife's writer, no training).
 
@@ -45,11 +46,11 @@ def write_batch(
 
     rng = np.random.default_rng(seed)
     with np.errstate(all="ignore"):
-        curves = synthetic_curves(n, n_epochs=10, seed=rng, datasets=datasets)
+        curves = synthetic_curves(n, n_epochs=n_epochs, seed=rng, datasets=datasets)
     paths = []
     for i, (_cid, c) in enumerate(curves.groupby("id", sort=True)):
         ds = c["dataset"].iloc[0]
-        net, train = sample("paper", ds, seed=rng, epochs=10)
+        net, train = sample("paper", ds, seed=rng, epochs=n_epochs)
         diverged = len(c) < train.n_records
         life = Lifespan(
             id=f"{prefix}{i:03d}",
@@ -143,10 +144,10 @@ def test_read_only_folder_is_never_written(tmp_path):
         assert len(load_catalog(ro)) == 3 and sorted(os.listdir(ro)) == before  # from the cache
     finally:
         ro.chmod(0o755)
-    # the same folder with a write bit again: the cache goes beside the tables
-    assert cache_dir(ro) == ro / CACHE_DIRNAME
+    # the same folder with a write bit again: the cache still stays out of it (data folders are shared)
+    assert cache_dir(ro) == where
     load_catalog(ro)
-    assert (ro / CACHE_DIRNAME / "manifest.json").exists()
+    assert sorted(os.listdir(ro)) == before
 
 
 def test_read_only_folder_without_a_writable_cache_still_catalogs(tmp_path, monkeypatch):
@@ -168,7 +169,7 @@ def test_read_only_folder_without_a_writable_cache_still_catalogs(tmp_path, monk
 
 def test_mixed_layouts_folders_and_globs(tmp_path):
     fresh = write_batch(tmp_path / "batch-a", n=9, seed=1)
-    orig = write_batch(tmp_path / "batch-b", n=6, seed=2, layout="original", prefix="old")
+    orig = write_batch(tmp_path / "batch-b", n=6, seed=2, layout="original", prefix="old", n_epochs=40)
     cat = load_catalog([tmp_path / "batch-a", str(tmp_path / "batch-b" / "*.txt"), ORIGINAL])
     assert len(cat) == len(fresh) + len(orig) + 3
     assert set(cat.table["layout"]) == {"nnlife", "original"}
@@ -234,7 +235,8 @@ def test_cache_is_reused_and_updated_incrementally(tmp_path, monkeypatch):
     monkeypatch.setattr(catmod, "_parse_many", spy)
     first = load_catalog(tmp_path / "b")
     assert len(parsed) == 1 and len(parsed[0]) == len(paths)
-    assert (tmp_path / "b" / CACHE_DIRNAME / "curves.parquet").exists()
+    assert (cache_dir(tmp_path / "b") / "curves.parquet").exists()
+    assert not (tmp_path / "b" / CACHE_DIRNAME).exists()  # the data folder is not written
     second = load_catalog(tmp_path / "b")
     assert len(parsed) == 1  # nothing read again
     pd.testing.assert_frame_equal(second.table, first.table)
@@ -273,8 +275,9 @@ def test_cache_is_reused_and_updated_incrementally(tmp_path, monkeypatch):
 def test_a_damaged_cache_is_rebuilt(tmp_path):
     write_batch(tmp_path / "b", n=4, seed=6)
     first = load_catalog(tmp_path / "b")
-    (tmp_path / "b" / CACHE_DIRNAME / "table.parquet").write_bytes(b"garbage")
-    again = load_catalog(tmp_path / "b")
+    (cache_dir(tmp_path / "b") / "table.parquet").write_bytes(b"garbage")
+    with pytest.warns(UserWarning, match="table.parquet is not the file nnlife wrote"):
+        again = load_catalog(tmp_path / "b")
     pd.testing.assert_frame_equal(again.table, first.table)
 
 

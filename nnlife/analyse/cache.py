@@ -1,14 +1,21 @@
 """Reading a folder of tables for the catalog, incrementally, through its Parquet cache.
 
-Per folder of tables, ``<folder>/.nnlife-catalog/`` holds ``table.parquet``, ``curves.parquet`` and
-``manifest.json`` (size and mtime in ns of every table read, the broken ones with their message,
-and a key of the code that computed the columns: ``KEY_MODULES``). ``load_group`` stats the tables,
-reuses every row whose file is unchanged and parses only new or changed tables (with Dask's
-multiprocessing scheduler when many are new), then computes their lifecycle features and shape
-labels at once. A folder that is read-only (no write bit, even for root) gets its cache under
-``$NNLIFE_CACHE_DIR`` (default ``$XDG_CACHE_HOME/nnlife`` or ``~/.cache/nnlife``). The cache
-files are written atomically (``nnlife.atomic``), the manifest last, with a token shared by all
-three, so a reader never mixes two writers' files.
+Where the cache lives: never in the folder of tables (data folders are shared, published or
+read-only; nnlife does not write into them when it only reads them). Each folder gets its own
+cache under ``$NNLIFE_CACHE_DIR`` (default ``$XDG_CACHE_HOME/nnlife``, else ``~/.cache/nnlife``),
+in ``catalog/<folder name>-<hash of its real path>/``: ``table.parquet``, ``curves.parquet`` and
+``manifest.json``. ``cache_dir(folder)`` says where; deleting it only costs a rebuild.
+
+What the cache trusts: nothing it has not checked. The manifest records, per table read, its
+size, mtime (ns) and a BLAKE2b hash of its bytes (the broken ones with their message), a key of
+the code that computed the columns (``KEY_MODULES``), and a BLAKE2b hash of each Parquet file.
+``load_group`` hashes every selected table (a read of bytes the parser would read anyway, far
+cheaper than parsing) and parses only the new or changed ones, so an edit that keeps size and
+mtime is still seen; a Parquet file whose hash is not the manifest's (edited or damaged outside
+nnlife) is reported in a UserWarning and the cache is rebuilt from the tables. New tables are
+parsed with Dask's multiprocessing scheduler when many are new; their lifecycle features and
+shape labels are computed at once. The cache files are written atomically (``nnlife.atomic``),
+the manifest last, with a token shared by all three, so a reader never mixes two writers' files.
 """
 
 from __future__ import annotations
@@ -30,9 +37,9 @@ from ..atomic import atomic_write
 from ..errors import TableError
 from ..table import TABLE_SUFFIX
 
-CACHE_DIRNAME = ".nnlife-catalog"  # beside the tables
-CACHE_ENV = "NNLIFE_CACHE_DIR"  # fallback cache root for read-only folders
-CACHE_FORMAT = 1  # bump when the cache files change meaning
+CACHE_DIRNAME = ".nnlife-catalog"  # where nnlife before 0.2 put the cache (beside the tables); unused
+CACHE_ENV = "NNLIFE_CACHE_DIR"  # the cache root (default $XDG_CACHE_HOME/nnlife or ~/.cache/nnlife)
+CACHE_FORMAT = 2  # bump when the cache files change meaning (2: content and file hashes)
 PARALLEL_MIN = 800  # new tables below which parsing stays in this process
 CURVE_COLUMNS = ("id", "dataset") + C.CURVE_COLUMNS  # the catalog's long form
 # modules (under nnlife/) whose code decides the catalog's columns: a change to any rebuilds the cache
@@ -48,6 +55,8 @@ KEY_MODULES = (
     "spec",
     "columns",
     "datasets",
+    "curvecheck",
+    "limits",
 )
 
 
@@ -224,21 +233,10 @@ def _user_cache_root() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "nnlife"
 
 
-def _writable(folder: Path) -> bool:
-    """Whether nnlife may write into ``folder``: it has a write bit (respected even by root,
-    whom os.access lets write anywhere) and the process may write there."""
-    try:
-        st = folder.stat()
-    except OSError:
-        return False
-    return bool(st.st_mode & 0o222) and os.access(folder, os.W_OK | os.X_OK)
-
-
 def cache_dir(folder) -> Path:
-    """Where the catalog cache of the tables in ``folder`` lives (it may not exist yet)."""
+    """Where the catalog cache of the tables in ``folder`` lives (it may not exist yet): under the
+    user's cache root (``CACHE_ENV``), never in ``folder`` itself."""
     folder = Path(folder)
-    if _writable(folder):
-        return folder / CACHE_DIRNAME
     digest = hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:16]
     return _user_cache_root() / "catalog" / f"{folder.name or 'root'}-{digest}"
 
@@ -262,6 +260,19 @@ class _GroupCache:
         if m.get("format") != CACHE_FORMAT or m.get("key") != self.key:
             return None
         return m
+
+    def verify(self, manifest: dict) -> None:
+        """TamperedCache unless both Parquet files hash to what the manifest says they were."""
+        files = manifest.get("files") or {}
+        for path in (self.table_path, self.curves_path):
+            if _digest(path.read_bytes()) != files.get(path.name):
+                again = self.load_manifest()
+                if again is not None and again.get("token") != manifest.get("token"):
+                    raise OSError("replaced by another catalog meanwhile")  # a writer, not a tamperer
+                raise TamperedCache(
+                    f"{path} is not the file nnlife wrote (its BLAKE2b hash is not the one in "
+                    f"{self.manifest_path}: edited or damaged since)"
+                )
 
     def read_table(self, token: str):
         import pyarrow.parquet as pq
@@ -287,14 +298,20 @@ class _GroupCache:
 
         self.dir.mkdir(parents=True, exist_ok=True)
         token = f"{os.getpid()}-{time.time_ns()}"
+        files = {}
         for df, path in ((table, self.table_path), (curves, self.curves_path)):
             t = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
             t = t.replace_schema_metadata({**(t.schema.metadata or {}), b"nnlife_token": token.encode()})
-            atomic_write(path, write=lambda f, t=t: pq.write_table(t, f, compression="zstd"))
+            buf = pa.BufferOutputStream()
+            pq.write_table(t, buf, compression="zstd")
+            data = buf.getvalue().to_pybytes()
+            atomic_write(path, data)
+            files[path.name] = _digest(data)
         manifest = {
             "format": CACHE_FORMAT,
             "key": self.key,
             "token": token,
+            "files": files,
             "folder": str(self.folder),
             "tables": tables,
             "broken": broken,
@@ -302,8 +319,37 @@ class _GroupCache:
         atomic_write(self.manifest_path, json.dumps(manifest))
 
 
-def _stat_key(st: os.stat_result) -> list:
-    return [st.st_size, st.st_mtime_ns]
+class TamperedCache(OSError):
+    """A cache file that is not what nnlife wrote: the cache is rebuilt, with a warning."""
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _table_key(folder: Path, name: str, st: os.stat_result, cached: list | None) -> list:
+    """[size, mtime ns, ctime ns, BLAKE2b of the bytes] of a table (hash None: unreadable).
+
+    The bytes are hashed again unless size, mtime and ctime are all the cached ones: an edit
+    that restores the mtime (``os.utime``) still moves the ctime, which nobody can set back, so
+    such an edit is always hashed, and a table whose hash is unchanged keeps its cached row.
+    """
+    stat_key = [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+    if cached is not None and list(cached[:3]) == stat_key:
+        return stat_key + [cached[3]]
+    try:
+        with open(folder / name, "rb") as f:
+            digest = _digest(f.read())
+    except OSError:
+        digest = None
+    return stat_key + [digest]
+
+
+_KEY_LEN = 4  # a table's cache entry: size, mtime, ctime, hash; a broken one's: then its message
+
+
+def _unchanged(entry: list | None, key: list) -> bool:
+    return entry is not None and key[3] is not None and entry[3] == key[3]
 
 
 def load_group(folder: Path, files: list, expected_epochs, cache: bool, workers, key: str):
@@ -311,27 +357,39 @@ def load_group(folder: Path, files: list, expected_epochs, cache: bool, workers,
     gc = _GroupCache(folder, key) if cache else None
     names = [n for n, _ in files]
     selected = set(names)
-    stats = {n: _stat_key(st) for n, st in files}
     manifest = gc.load_manifest() if gc else None
     old_table = None
     if manifest is not None:
         try:
+            gc.verify(manifest)
             old_table = gc.read_table(manifest["token"])
+        except TamperedCache as e:
+            warnings.warn(
+                f"nnlife.catalog: {e}; rebuilding the cache from the tables", UserWarning, stacklevel=3
+            )
+            manifest = None
         except (OSError, ValueError, KeyError):  # damaged or half-replaced: rebuild it
             manifest = None
     cached_tables = manifest["tables"] if manifest else {}
     cached_broken = manifest["broken"] if manifest else {}
+    # a table is read again when its content hash is not the cached one (see _table_key)
+    stats = {
+        n: _table_key(folder, n, st, cached_tables.get(n) or cached_broken.get(n))
+        if gc
+        else [st.st_size, st.st_mtime_ns, st.st_ctime_ns, None]
+        for n, st in files
+    }
     new = [
         n
         for n in names
-        if cached_tables.get(n) != stats[n] and (cached_broken.get(n) or [None, None])[:2] != stats[n]
+        if not _unchanged(cached_tables.get(n), stats[n]) and not _unchanged(cached_broken.get(n), stats[n])
     ]
 
     if not new:  # cache hit: every selected table is in the cache, unchanged
         table = old_table
         if len(table) != len(selected):
             table = table[table["_file"].isin(selected)]
-        broken = [(n, cached_broken[n][2]) for n in names if n in cached_broken]
+        broken = [(n, cached_broken[n][_KEY_LEN]) for n in names if n in cached_broken]
         token = manifest["token"]
         ids = set(table["id"])
         if len(table):
@@ -378,7 +436,7 @@ def load_group(folder: Path, files: list, expected_epochs, cache: bool, workers,
     if len(table) != len(selected):
         table = table[table["_file"].isin(selected)]
     curves = _filter_ids(curves, set(table["id"]), len(table))
-    broken = [(n, keep_broken[n][2]) for n in names if n in keep_broken]
+    broken = [(n, keep_broken[n][_KEY_LEN]) for n in names if n in keep_broken]
     broken += broken_new + dup_broken
     order = {n: i for i, n in enumerate(names)}
     broken.sort(key=lambda b: order.get(b[0], 0))

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import glob
 import os
+import stat
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,17 +156,43 @@ def _is_table_name(name: str) -> bool:
     return name.endswith(TABLE_SUFFIX) and not name.endswith(REPLAY_SUFFIX) and not name.startswith(".")
 
 
-def _walk(folder: str, out: list) -> None:
-    """Append (path, stat) of every table under ``folder``, skipping hidden files and folders."""
-    with os.scandir(folder) as it:
-        entries = sorted(it, key=lambda e: e.name)
+def _walk(folder: str, out: list, skipped: list, ancestors: frozenset = frozenset()) -> None:
+    """Append (path, stat) of every table under ``folder``, skipping hidden files and folders.
+
+    What cannot be read as a table is skipped and described in ``skipped``: a folder that is its
+    own ancestor (a symlink loop), an entry that cannot be listed or stat'ed, a link to nothing,
+    a ``*.txt`` that is not a regular file (a named pipe would block the reader).
+    """
+    try:
+        st = os.stat(folder)
+        key = (st.st_dev, st.st_ino)
+        if key in ancestors:
+            skipped.append(f"{folder} (a symlink loop: a folder inside itself)")
+            return
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as e:
+        skipped.append(f"{folder} ({e.strerror or e})")
+        return
+    inner = ancestors | {key}
     for e in entries:
         if e.name.startswith("."):
             continue
-        if e.is_dir():
-            _walk(e.path, out)
-        elif _is_table_name(e.name) and e.is_file():
-            out.append((e.path, e.stat()))
+        try:
+            if e.is_dir():
+                _walk(e.path, out, skipped, inner)
+                continue
+            if not _is_table_name(e.name):
+                continue
+            st = e.stat()
+        except OSError as err:
+            dangling = e.is_symlink() and not os.path.exists(e.path)
+            skipped.append(f"{e.path} ({'a link to nothing' if dangling else err.strerror or err})")
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            skipped.append(f"{e.path} (not a regular file)")
+            continue
+        out.append((e.path, st))
 
 
 def find_tables(paths) -> list[tuple[Path, os.stat_result]]:
@@ -173,8 +200,9 @@ def find_tables(paths) -> list[tuple[Path, os.stat_result]]:
 
     paths: one path or a list of them; each a table file, a folder (every ``*.txt`` under it,
     recursively, except hidden ones and ``*.replay.txt``) or a glob (``data/batches/*/``,
-    ``runs/**/*.txt``). Raises ParameterError when a path matches nothing, or when no table is
-    found at all.
+    ``runs/**/*.txt``). Symlink loops, unreadable entries, links to nothing and ``*.txt`` entries
+    that are not regular files are skipped, named in one UserWarning. Raises ParameterError when
+    a path matches nothing, or when no table is found at all.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -182,11 +210,12 @@ def find_tables(paths) -> list[tuple[Path, os.stat_result]]:
     if not paths:
         raise ParameterError("no data paths given: pass table files, folders of tables or globs")
     found: list = []
+    skipped: list[str] = []
     for p in paths:
         text = os.fspath(p)
         if os.path.isdir(text):
             before = len(found)
-            _walk(text, found)
+            _walk(text, found, skipped)
             if len(found) == before:
                 raise ParameterError(
                     f"{text}: the folder holds no tables (*.txt); pass a batch "
@@ -194,17 +223,32 @@ def find_tables(paths) -> list[tuple[Path, os.stat_result]]:
                 )
         elif os.path.isfile(text):
             found.append((text, os.stat(text)))
+        elif os.path.lexists(text):
+            raise ParameterError(
+                f"{text}: neither a table file nor a folder (a link to nothing, a pipe, ...)"
+            )
         elif glob.has_magic(text):
             matches = sorted(glob.glob(text, recursive=True))
             if not matches:
                 raise ParameterError(f"{text}: the pattern matches no file or folder")
             for m in matches:
                 if os.path.isdir(m):
-                    _walk(m, found)
-                elif _is_table_name(os.path.basename(m)):
+                    _walk(m, found, skipped)
+                elif _is_table_name(os.path.basename(m)) and os.path.isfile(m):
                     found.append((m, os.stat(m)))
+                elif _is_table_name(os.path.basename(m)):
+                    skipped.append(f"{m} (not a regular file)")
         else:
             raise ParameterError(f"{text}: no such file or folder (working directory: {os.getcwd()})")
+    if skipped:
+        more = f" (and {len(skipped) - 5} more)" if len(skipped) > 5 else ""
+        warnings.warn(
+            f"nnlife.catalog: skipped {len(skipped)} entries that cannot be read as tables: "
+            + "; ".join(skipped[:5])
+            + more,
+            UserWarning,
+            stacklevel=3,
+        )
     # each table once, by its real path (a folder given twice, or a file and its folder);
     # realpath per folder, not per file: 6000 realpath calls cost a tenth of a second
     seen, out, real_dirs = set(), [], {}
@@ -336,6 +380,8 @@ def catalog(
 def replay_path(table: pd.DataFrame, network_id: str) -> Path | None:
     """Path of the replay table written by ``nnlife reproduce`` next to the network's table
     (``<id>.replay.txt``), or None when there is none."""
+    if not network_id or network_id in (".", "..") or Path(network_id).name != network_id:
+        return None  # not a plain file name: a replay is looked for beside its table only
     row = table[table["id"] == network_id]
     if row.empty or "path" not in row.columns:
         return None

@@ -72,6 +72,11 @@ def add_cli(subparsers) -> None:
         action="store_true",
         help="print the batch-job script for the --scheduler YAML and exit",
     )
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="when another nnlife generate runs on OUT_DIR, wait for it instead of stopping",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -86,6 +91,11 @@ def run(args) -> int:
             raise ParameterError("--job-script needs --scheduler FILE.yaml (dask-jobqueue options)")
         print(job_script(args.scheduler))
         return 0
+    if not args.out_dir.strip():
+        raise ParameterError(
+            f"OUT_DIR {args.out_dir!r} names no folder; name the batch folder, e.g. "
+            "data/batches/fashionmnist-small-seed0"
+        )
     epochs = int(args.epochs) if float(args.epochs).is_integer() else args.epochs
     frame = generate_batch(
         args.out_dir,
@@ -108,6 +118,7 @@ def run(args) -> int:
         checkpoint_every=args.checkpoint_every,
         data_root=args.data_root,
         progress=not args.quiet,
+        wait=args.wait,
     )
     counts = frame["status"].value_counts().to_dict()
     print(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from ..errors import ParameterError
+
 
 def add_cli(subparsers) -> None:
     """Add ``nnlife reproduce`` (calls ``reproduce``)."""
@@ -33,6 +35,8 @@ def run(args) -> int:
     from ..table import read_lifespan
 
     life = read_lifespan(args.table)
+    if args.plot:
+        _check_plot(args.plot)  # before training: a replay is never lost to a bad figure path
     net = life.net
     print(
         f"table {life.id}: {life.dataset}, {life.layout} layout, {len(life.curve)} rows, status {life.status}"
@@ -77,3 +81,23 @@ def run(args) -> int:
         plot_replay(comp).savefig(args.plot, bbox_inches="tight")
         print(f"figure: {args.plot}")
     return 0 if comp.verdict in ("identical", "within noise") else 1
+
+
+def _check_plot(plot: str) -> None:
+    """ParameterError unless the figure can be saved at ``plot`` (its folder exists, its suffix
+    is a format matplotlib writes)."""
+    from pathlib import Path
+
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    path = Path(plot)
+    if not path.parent.is_dir():
+        raise ParameterError(f"--plot {plot}: the folder {path.parent} does not exist; create it first")
+    if path.is_dir():
+        raise ParameterError(f"--plot {plot}: is a folder; name the figure file, e.g. {path / 'replay.png'}")
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix.lstrip(".").lower() not in formats:
+        raise ParameterError(
+            f"--plot {plot}: unknown figure format {path.suffix!r}; use one of "
+            f"{', '.join('.' + f for f in sorted(formats))}"
+        )

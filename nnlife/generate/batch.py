@@ -22,6 +22,8 @@ from ..errors import NnlifeError, ParameterError
 from .cluster import Connection, check_scheduler, label, runs_here
 from .device import resolve_device
 from .locate import locate_dataset
+from .lock import BatchLock
+from .mainguard import main_hidden
 from .manifest import batch_parameters, open_manifest, write_manifest
 from .plan import check_fits, check_parameters, images_per_epoch, plan_batch
 from .task import TaskOptions, failed_summary, finished, run_job, summary
@@ -70,6 +72,7 @@ def generate_batch(
     checkpoint_every: float | None = None,
     data_root=None,
     progress=True,
+    wait: bool = False,
 ):
     """Train a batch of lifespans on Dask, one table per lifespan in ``out_dir``.
 
@@ -90,6 +93,8 @@ def generate_batch(
     save_weights: also write each network's final weights, ``<id>.weights.pt``.
     checkpoint_every: epochs between checkpoints of unfinished lifespans (None: none).
     data_root: a folder to look for the dataset in first (in each worker).
+    wait: when another run holds the folder's lock (``nnlife.generate.lock``), wait for it to
+        finish instead of raising BatchInUseError (a ParameterError naming its pid and host).
     progress: True for a tqdm bar (notebook-aware), False for none, or a callable
         ``(done, total, summary dict)``.
 
@@ -114,12 +119,38 @@ def generate_batch(
         val_source=val_source,
         deterministic=deterministic,
     )
+    _check_run(scheduler, device, checkpoint_every)  # before the folder is made: nothing written
     name, out = check_parameters(out_dir, dataset, workers=workers, **batch)
-    _check_run(scheduler, device, checkpoint_every)
     if runs_here(scheduler):
         locate_dataset(name, root=data_root)  # the data must be here (a shared file system)
     jobs = plan_batch(out, name, **batch)
     check_fits(jobs, images_per_epoch(name, train_size, val_size, val_source))
+    open_manifest(out, batch_parameters(name, **batch))  # a foreign or damaged manifest: refused
+    # before anything is written, the lock file included (read again under the lock)
+    with BatchLock(out, wait=wait, on_wait=_say_waiting(out) if progress else None):  # the whole run
+        return _locked_run(
+            out,
+            name,
+            batch,
+            jobs,
+            scheduler=scheduler,
+            workers=workers,
+            device=device,
+            save_weights=save_weights,
+            checkpoint_every=checkpoint_every,
+            data_root=data_root,
+            progress=progress,
+        )
+
+
+def _say_waiting(out: Path):
+    return lambda holder: print(f"nnlife: {out} is in use by {holder}; waiting for it", file=sys.stderr)
+
+
+def _locked_run(
+    out, name, batch, jobs, *, scheduler, workers, device, save_weights, checkpoint_every, data_root, progress
+):
+    """The rest of ``generate_batch``, with the folder's lock held: resume, train, record the run."""
     manifest = open_manifest(out, batch_parameters(name, **batch))
 
     # --- what is finished, what is left -----------------------------------------------------------
@@ -208,6 +239,7 @@ def _start_run(out: Path, manifest: dict, jobs, todo, **settings) -> dict:
         "workers": settings["workers"],
         "save_weights": settings["save_weights"],
         "checkpoint_every": settings["checkpoint_every"],
+        "pid": os.getpid(),
         "to_train": len(todo),
         "trained": 0,
         "failed": 0,
@@ -241,7 +273,7 @@ def _submit(todo, opts: TaskOptions, connection: Connection, bar) -> list[dict]:
     from distributed import as_completed
 
     results = []
-    with connection as client:
+    with main_hidden(), connection as client:  # workers spawned meanwhile skip the main module
         futures = {client.submit(run_job, job, opts, retries=2, pure=False): job for job in todo}
         for fut in as_completed(futures):
             try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from pathlib import Path
 
 from ..errors import ParameterError
@@ -28,6 +29,7 @@ JOBQUEUE_CLUSTERS = {
     "oar": "OARCluster",
     "moab": "MoabCluster",
 }
+CONNECT_TIMEOUT_S = 10  # seconds to reach a running scheduler before giving up
 JOBQUEUE_DEFAULTS = {"cores": 1, "memory": "4GB"}  # one single-threaded worker per job core
 
 
@@ -141,7 +143,10 @@ class Connection:
         elif isinstance(s, Client):
             client = s
         elif isinstance(s, str) and "://" in s:
-            client = Client(s)
+            try:
+                client = Client(s, timeout=f"{CONNECT_TIMEOUT_S}s")
+            except (OSError, TimeoutError) as e:
+                raise ParameterError(f"cannot connect to the Dask scheduler {s} ({e})") from None
         elif isinstance(s, dict) or is_yaml(s):
             _, jobs, _ = jobqueue_options(s)
             cluster = jobqueue_cluster(s)
@@ -182,6 +187,26 @@ def check_scheduler(scheduler) -> None:
         )
     if isinstance(scheduler, dict) or is_yaml(scheduler):
         jobqueue_options(scheduler)
+    elif isinstance(scheduler, str) and "://" in scheduler:
+        _probe(scheduler)
+
+
+def _probe(address: str) -> None:
+    """ParameterError unless something listens at a ``tcp://host:port`` address (a TCP connect
+    with a short timeout: a wrong address fails in seconds, before anything is written)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address)
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname:
+        return  # other transports (inproc, ucx, ws): Dask itself says what is wrong
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 8786), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except OSError as e:
+        raise ParameterError(
+            f"no Dask scheduler answers at {address} ({e.strerror or e}); start one (dask scheduler) "
+            "or check the address"
+        ) from None
 
 
 def runs_here(scheduler) -> bool:

@@ -76,7 +76,7 @@ def open_manifest(out: Path, parameters: dict) -> dict:
     """The manifest to extend: the folder's own when its parameters match, else a new one.
 
     Raises ParameterError when the folder holds a batch made with other parameters, or a
-    manifest that cannot be read (it is never replaced then).
+    manifest that cannot be read or has the wrong shape (it is never replaced then).
     """
     path = out / MANIFEST
     if not path.exists():
@@ -88,14 +88,8 @@ def open_manifest(out: Path, parameters: dict) -> dict:
             "runs": [],
             "lifespans": [],
         }
-    try:
-        manifest = json.loads(path.read_text())
-        old = manifest["parameters"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise ParameterError(
-            f"{path} cannot be read as a batch manifest; move it away (the tables "
-            "beside it are kept and checked) or use another out_dir"
-        ) from None
+    manifest = _read(path)
+    old = manifest["parameters"]
     differ = [
         f"{k} {old.get(k)!r} (folder) vs {parameters[k]!r} (now)"
         for k in BATCH_PARAMETERS
@@ -108,6 +102,38 @@ def open_manifest(out: Path, parameters: dict) -> dict:
             + ". Use the same parameters to complete it, or "
             "another out_dir for a new batch"
         )
+    return manifest
+
+
+def _read(path: Path) -> dict:
+    """The manifest at ``path``, its shape checked: a JSON object whose ``parameters`` is an object
+    and whose ``runs`` (if any) is a list of objects. A manifest of nnlife before runs were a list
+    (one run: ``started``/``finished``/``host`` at the top) reads as a list of that one run.
+    ParameterError naming the file and what is wrong otherwise (the file is never replaced then)."""
+    fix = "move it away (the tables beside it are kept and checked) or use another out_dir"
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise ParameterError(f"{path} cannot be read as a batch manifest ({e}); {fix}") from None
+    if not isinstance(manifest, dict):
+        raise ParameterError(
+            f"{path}: a batch manifest is a JSON object, not a {type(manifest).__name__}; {fix}"
+        )
+    if not isinstance(manifest.get("parameters"), dict):
+        got = type(manifest.get("parameters")).__name__ if "parameters" in manifest else "nothing"
+        raise ParameterError(
+            f"{path}: 'parameters' must be an object of the batch's parameters, got {got}; {fix}"
+        )
+    if "runs" not in manifest:  # a single-run manifest of an earlier nnlife
+        keys = ("started", "finished", "host", "nnlife_version", "torch_version")
+        manifest["runs"] = [{k: manifest.get(k) for k in keys}] if manifest.get("started") else []
+    runs = manifest["runs"]
+    if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
+        raise ParameterError(
+            f"{path}: 'runs' must be a list of run records (objects), got {runs!r:.80}; {fix}"
+        )
+    if not isinstance(manifest.get("lifespans", []), list):
+        raise ParameterError(f"{path}: 'lifespans' must be a list; {fix}")
     return manifest
 
 

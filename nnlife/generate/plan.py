@@ -123,6 +123,11 @@ def check_parameters(
     checked by ``TrainSpec`` itself; the batch's own counts and the split sizes here. Raises
     ParameterError naming the parameter.
     """
+    if not isinstance(out_dir, (str, os.PathLike)) or not os.fspath(out_dir).strip():
+        raise ParameterError(
+            f"out_dir {out_dir!r} names no folder; name the batch folder, e.g. "
+            "data/batches/fashionmnist-small-seed0"
+        )
     name = canonical_name(dataset)  # ParameterError for an unknown dataset
     get_space(space)  # ParameterError for an unknown space
     _whole(n_networks, "n_networks", 1)
@@ -134,7 +139,7 @@ def check_parameters(
             dataset=name,
             batch_size=1,
             learning_rate=1.0,
-            deterministic=bool(deterministic),
+            deterministic=deterministic,
             **_train_fields(epochs, eval_interval, train_size, val_size, subset_seed, val_source),
         )
     except SpecError as e:

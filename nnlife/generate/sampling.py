@@ -7,10 +7,12 @@ feature map, so every sample is valid for the dataset's input size (no rejection
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
 from ..datasets import DATASET_SHAPES, N_CLASSES, canonical_name
+from ..errors import ParameterError
 from ..space import get_space
 from ..spec import ConvLayer, NetSpec, Pool, TrainSpec, out_size
 
@@ -35,10 +37,15 @@ def sample(
     ``seed``: an int or a numpy Generator; the same seed gives the same result. The TrainSpec's
     own ``seed`` (weights, data order, dropout) is drawn too, in [0, 2**32) like the original's
     ``random_seed``. ``train_fields`` override TrainSpec fields (epochs, eval_interval,
-    train_size, ...). Raises ParameterError for an unknown space or dataset.
+    train_size, ...). Raises ParameterError for an unknown space or dataset, or a seed that is
+    neither a non-negative integer nor a Generator (None too: no hidden randomness).
     """
     space = get_space(space)
     dataset = canonical_name(dataset)
+    if not isinstance(seed, np.random.Generator):
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise ParameterError(f"seed must be a non-negative integer or a numpy Generator, got {seed!r}")
+        seed = int(seed)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     c, h, w = DATASET_SHAPES[dataset]
     size = min(h, w)

@@ -61,6 +61,7 @@ import numpy as np
 from .. import __version__
 from .. import columns as C
 from ..errors import ParameterError
+from ..limits import check_activations
 from ..spec import NetSpec, TrainSpec
 from ..table import Lifespan, curve_frame
 from .checkpoint import atomic_save, load_checkpoint, restore, save_checkpoint
@@ -278,6 +279,7 @@ def train_lifespan(
     train = train.replace(device=device_label(dev))
     check_data(train, data)
     net.for_dataset(train.dataset)
+    check_activations(net, train.batch_size)  # SpecError before torch allocates anything
     n_train, bs, k = len(data.train_y), train.batch_size, round(1 / train.eval_interval)
     bounds = interval_bounds(n_train, bs, train.eval_interval)
     n_batches = bounds[-1]

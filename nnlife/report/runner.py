@@ -224,6 +224,8 @@ def render_reports(
     """
     from ..analyse.catalog import load_catalog
 
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():  # before any work
+        raise ParameterError(f"{out_dir}: not a folder; the output (--out) is a folder for the pages")
     paths = [data] if isinstance(data, (str, os.PathLike)) else list(data)
     # absolute paths: the kernel's working directory need not be ours
     abs_paths = [os.path.abspath(os.fspath(p)) for p in paths]

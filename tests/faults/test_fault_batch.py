@@ -10,8 +10,9 @@ import sys
 import pytest
 
 import nnlife
-from faultkit import NNLIFE, expect_error, record, set_field
 from nnlife.errors import ParameterError
+
+from .faultkit import NNLIFE, expect_error, record, set_field
 
 SMALL = dict(epochs=0.5, train_size=300, val_size=100)
 CLI_SMALL = ["--epochs", "0.5", "--train-size", "300", "--val-size", "100", "--workers", "1", "--quiet"]

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 import nnlife
-from faultkit import (
+from nnlife.errors import ParameterError
+
+from .faultkit import (
     SMALLEST,
     assert_unchanged,
     copy_published,
@@ -18,7 +20,6 @@ from faultkit import (
     set_field,
     snapshot,
 )
-from nnlife.errors import ParameterError
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from faultkit import cli, copy_published, expect_cli_error, record, set_field
+from .faultkit import cli, copy_published, expect_cli_error, record, set_field
 
 SMALL = [
     "--networks",
@@ -118,25 +118,11 @@ def test_generate_into_an_empty_path(tmp_path, cwd):
     expect_cli_error(["generate", "", *SMALL], ["OUT_DIR", "''"], tmp_path, cwd)
 
 
-@pytest.mark.parametrize("value", ["inf", "nan", "0", "-1"])
-def test_generate_impossible_epochs(tmp_path, cwd, value):
+def test_generate_impossible_epochs(tmp_path, cwd):
+    """(nan, 0, -1, bad seeds and datasets: in-process, test_fault_specs; each CLI start costs seconds)"""
     expect_cli_error(
-        ["generate", tmp_path / "b", *SMALL, "--epochs", value], ["epochs", value], tmp_path, cwd
+        ["generate", tmp_path / "b", *SMALL, "--epochs", "inf"], ["epochs", "inf"], tmp_path, cwd
     )
-
-
-@pytest.mark.parametrize(
-    "args, names",
-    [
-        (["--seed", "-1"], ["seed", "-1"]),
-        (["--networks", "0"], ["networks", "0"]),
-        (["--dataset", "MNIST"], ["MNIST"]),
-        (["--eval-interval", "0.3"], ["eval_interval", "0.3"]),
-    ],
-    ids=["seed_negative", "networks_zero", "dataset_unknown", "eval_interval_uneven"],
-)
-def test_generate_bad_parameters(tmp_path, cwd, args, names):
-    expect_cli_error(["generate", tmp_path / "b", *SMALL, *args], names, tmp_path, cwd)
 
 
 def test_generate_with_an_unreachable_scheduler(tmp_path, cwd):

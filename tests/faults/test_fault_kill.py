@@ -10,7 +10,8 @@ import subprocess
 import numpy as np
 
 import nnlife
-from faultkit import NNLIFE, record
+
+from .faultkit import NNLIFE, record
 
 N = 6
 ARGS = [
@@ -54,7 +55,7 @@ def test_random_kills_lose_nothing_and_train_nothing_twice(tmp_path):
         )
         present_at_start[proc.pid] = set(before)
         try:
-            proc.wait(timeout=float(rng.uniform(0.5, 9.0)))
+            proc.wait(timeout=float(rng.uniform(0.5, 7.0)))
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)  # the batch and its workers, at once
             proc.wait()

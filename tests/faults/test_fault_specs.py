@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 import nnlife
-from faultkit import expect_error, expect_ok
 from nnlife.errors import ParameterError, SpecError
 from nnlife.spec import ConvLayer, NetSpec, Pool, TrainSpec
+
+from .faultkit import expect_error, expect_ok
 
 TRAIN = dict(dataset="FashionMNIST", batch_size=32, learning_rate=0.05)
 
@@ -197,6 +198,11 @@ BAD_BATCHES = {
     "n_networks_bool": (dict(n_networks=True), ["n_networks", "True"]),
     "empty_out_dir": (dict(out_dir=""), ["out_dir", "''"]),
     "dataset_unknown": (dict(dataset="MNIST"), ["MNIST"]),
+    "epochs_zero": (dict(epochs=0), ["epochs", "0"]),
+    "epochs_negative": (dict(epochs=-1), ["epochs", "-1"]),
+    "n_networks_zero": (dict(n_networks=0), ["n_networks", "0"]),
+    "eval_interval_uneven": (dict(eval_interval=0.3), ["eval_interval", "0.3"]),
+    "scheduler_not_understood": (dict(scheduler=42), ["scheduler", "42"]),
 }
 
 

@@ -13,7 +13,11 @@ import numpy as np
 import pytest
 
 import nnlife
-from faultkit import (
+from nnlife import columns as C
+from nnlife.errors import NnlifeError, TableError
+from nnlife.table import Lifespan
+
+from .faultkit import (
     PUBLISHED,
     SMALLEST,
     expect_error,
@@ -25,13 +29,17 @@ from faultkit import (
     set_field,
     set_from,
 )
-from nnlife import columns as C
-from nnlife.errors import NnlifeError, TableError
-from nnlife.table import Lifespan
 
 
 def published() -> str:
     return SMALLEST.read_text()
+
+
+def _output_of_10() -> str:
+    """The sample's FCFilters with the output layer (100 units for CIFAR-100) cut to 10."""
+    header, row = published().splitlines()[:2]
+    fc = row.split(" ")[header.split(" ").index("FCFilters")]
+    return "-".join(fc.split("-")[:-1] + ["10"])
 
 
 # case id -> (text maker, strings the message must hold besides the path)
@@ -63,7 +71,10 @@ BAD_TABLES = {
     "trainAcc_500": (lambda: set_field(nnlife_text(), "trainAcc", "500", row=3), ["trainAcc", "500"]),
     "trainLoss_negative": (lambda: set_field(published(), "trainLoss", "-0.5", row=2), ["trainLoss", "-0.5"]),
     "valLoss_negative": (lambda: set_field(published(), "valLoss", "-3", row=0), ["valLoss", "-3"]),
-    "cifar100_output_layer_of_10": (lambda: set_field(published(), "FCFilters", "10"), ["FCFilters", "100"]),
+    "cifar100_output_layer_of_10": (
+        lambda: set_field(published(), "FCFilters", _output_of_10()),
+        ["FCFilters", "100"],
+    ),
     "nnlife_complete_but_nan_last_row": (
         lambda: set_field(nnlife_text(), "trainLoss", "nan", row=79),
         ["trainLoss", "diverged"],
