@@ -50,6 +50,9 @@ _PUBLIC = {
     "ensemble_predict": "analyse.predict",
     "prediction_benchmark": "analyse.predict",
     "train_predictor": "analyse.learned",
+    "load_predictor": "analyse.learned",
+    "Predictor": "analyse.learned",
+    "simulate_early_stopping": "analyse.early_stopping",
     "fetch_published": "fetch",
     "summarize_predictions": "analyse.predict",
     "NnlifeError": "errors",
@@ -59,6 +62,13 @@ _PUBLIC = {
     "ChecksumError": "errors",
     "ParameterError": "errors",
     "DatasetFormatError": "errors",
+    "FetchError": "errors",
+    "DownloadChecksumError": "errors",
+    "ArchiveError": "errors",
+    "infer_space": "analyse.inferspace",
+    "infer_spaces": "analyse.inferspace",
+    "read_space": "space",
+    "write_space": "space",
 }
 
 # Short module paths of the flat layout, kept so that documented code goes on working

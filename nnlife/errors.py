@@ -25,7 +25,8 @@ class DatasetNotFoundError(NnlifeError, FileNotFoundError):
 
 
 class ChecksumError(NnlifeError, ValueError):
-    """A dataset file whose MD5 sum is not the official one: names the file."""
+    """A file whose checksum is not the expected one (a dataset file's official MD5, a download's
+    listed sum): names the file."""
 
 
 class DatasetFormatError(NnlifeError, ValueError):
@@ -34,6 +35,21 @@ class DatasetFormatError(NnlifeError, ValueError):
 
 class ParameterError(NnlifeError, ValueError):
     """A bad argument to a public function (unknown dataset or space, epochs <= 0, ...)."""
+
+
+class FetchError(NnlifeError, OSError):
+    """A download that could not be completed (``nnlife fetch``): the server, the URL, the HTTP
+    status or the transfer problem, after every retry, and what to do."""
+
+
+class DownloadChecksumError(FetchError, ChecksumError):
+    """A downloaded file whose checksum is not the one the server lists: names the file, both
+    sums, and where the bad copy was kept."""
+
+
+class ArchiveError(NnlifeError, ValueError):
+    """An archive that is refused: truncated or unreadable, a member outside the target folder,
+    a link or device member, or more content than the size limit allows."""
 
 
 class TableExistsError(NnlifeError, FileExistsError):

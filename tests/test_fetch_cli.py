@@ -7,7 +7,7 @@ import pytest
 import nnlife
 from dataverse_server import DataverseServer, ServedFile
 from deposit import standard_deposit, zip_bytes
-from nnlife.fetch.cli import main
+from nnlife.cli import main
 
 DOI = "doi:10.7910/DVN/TESTCLI"
 
@@ -59,7 +59,7 @@ def test_cli_errors_are_one_line(tmp_path, server, capsys):
 
 def test_the_catalog_reads_a_fetch(tmp_path, server):
     out = tmp_path / "published"
-    nnlife.fetch.fetch_published(out, doi=DOI, server=server.url, progress=False)
+    nnlife.fetch_published(out, doi=DOI, server=server.url, progress=False)
     cat = nnlife.catalog(out)
     assert len(cat) == 15 and not cat.attrs["broken"]
     assert cat.groupby("dataset").size().to_dict() == {"CIFAR100": 3, "FashionMNIST": 6, "SVHN": 6}
@@ -78,7 +78,7 @@ def test_same_names_different_tables_keep_both_and_broken_tables_are_set_aside(t
     extra = [ServedFile(50, "again.zip", zip_bytes({f"x/{name}": other, "x/cut.txt": cut}))]
     s = DataverseServer(DOI, {"1.0": files + extra}).start()
     try:
-        result = nnlife.fetch.fetch_published(tmp_path / "o", doi=DOI, server=s.url, progress=False)
+        result = nnlife.fetch_published(tmp_path / "o", doi=DOI, server=s.url, progress=False)
     finally:
         s.stop()
     stem = name[:-4]

@@ -66,7 +66,7 @@ def test_the_core_imports_neither_side_nor_torch():
     _importing_each_loads_none_of(_modules(), ("torch",) + tuple(f"nnlife.{s}" for s in SIDES))
 
 
-@pytest.mark.parametrize("side", ["analyse", "report"])
+@pytest.mark.parametrize("side", ["analyse", "report", "fetch"])
 def test_the_analysis_side_never_imports_torch_or_generation_code(side):
     _importing_each_loads_none_of(_modules(side), ("torch", "torchvision", "nnlife.generate", "nnlife.cli"))
 

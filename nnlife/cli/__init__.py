@@ -1,4 +1,5 @@
-"""The ``nnlife`` command line: ``nnlife generate``, ``report``, ``reproduce`` and ``data``.
+"""The ``nnlife`` command line: ``nnlife generate``, ``report``, ``reproduce``, ``data``, ``fetch``
+and ``space``.
 
 Each command is one module of this package (``COMMANDS``) that defines ``add_cli(subparsers)``,
 which adds its parser and sets ``func`` (args -> exit code). The modules import torch only when
@@ -15,7 +16,8 @@ import sys
 from .. import __version__
 from ..errors import NnlifeError
 
-COMMANDS = ("generate", "report", "reproduce", "data")  # modules of nnlife.cli, in --help order
+# modules of nnlife.cli, in --help order
+COMMANDS = ("generate", "report", "reproduce", "data", "fetch", "space")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -22,7 +22,10 @@ def add_cli(subparsers) -> None:
     )
     p.add_argument("--networks", type=int, required=True, help="number of networks in the batch")
     p.add_argument(
-        "--space", default="small", help=f"search space: {' or '.join(SPACES)} (default %(default)s)"
+        "--space",
+        default="small",
+        help=f"search space: {' or '.join(SPACES)}, or a space file (JSON, from nnlife space or "
+        "nnlife.write_space; its space for --dataset) (default %(default)s)",
     )
     p.add_argument("--seed", type=int, default=0, help="batch seed (default %(default)s)")
     p.add_argument("--epochs", type=float, default=40, help="epochs per lifespan (default %(default)s)")
@@ -97,11 +100,16 @@ def run(args) -> int:
             "data/batches/fashionmnist-small-seed0"
         )
     epochs = int(args.epochs) if float(args.epochs).is_integer() else args.epochs
+    space = args.space
+    if space.lower() not in SPACES:  # a space file
+        from ..space import read_space
+
+        space = read_space(space, dataset=args.dataset)
     frame = generate_batch(
         args.out_dir,
         args.dataset,
         args.networks,
-        space=args.space,
+        space=space,
         seed=args.seed,
         epochs=epochs,
         seeds_per_network=args.seeds_per_network,

@@ -7,8 +7,8 @@ archives safely and puts every table under ``out_dir/<dataset>/``; see ``publish
 
 from __future__ import annotations
 
+from ..errors import ArchiveError, DownloadChecksumError, FetchError
 from .dataverse import DEFAULT_DOI, DEFAULT_SERVER, Listing, RemoteFile, list_files
-from .errors import ArchiveError, DownloadChecksumError, FetchError
 from .published import MANIFEST, FetchResult, fetch_published
 
 __all__ = [

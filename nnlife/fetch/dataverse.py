@@ -23,7 +23,7 @@ import posixpath
 import urllib.parse
 from dataclasses import dataclass
 
-from .errors import FetchError
+from ..errors import FetchError
 from .transport import RetryPolicy, get_json
 
 DEFAULT_SERVER = "https://dataverse.harvard.edu"

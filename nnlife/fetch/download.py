@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import DownloadChecksumError, FetchError
 from .dataverse import RemoteFile, hasher
-from .errors import DownloadChecksumError, FetchError
 from .transport import TRANSPORT_ERRORS, RetryPolicy, open_url
 
 CHUNK = 1 << 20  # bytes per read and per progress update

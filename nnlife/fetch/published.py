@@ -21,10 +21,10 @@ from pathlib import Path
 
 from .. import __version__
 from ..atomic import atomic_write
+from ..errors import FetchError
 from . import archives
 from .dataverse import DEFAULT_DOI, DEFAULT_SERVER, Listing, list_files
 from .download import FileResult, download_all, plan
-from .errors import FetchError
 from .sort import Placed, place
 from .transport import RetryPolicy
 

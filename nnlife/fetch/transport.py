@@ -15,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from .. import __version__
-from .errors import FetchError
+from ..errors import FetchError
 
 USER_AGENT = f"nnlife/{__version__} (+https://github.com/; fetch published)"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from .dataverse import DEFAULT_DOI, DEFAULT_SERVER
+from ..fetch.dataverse import DEFAULT_DOI, DEFAULT_SERVER
 
 
 def _size(n: int) -> str:
@@ -54,7 +53,7 @@ def add_cli(subparsers) -> None:
 
 
 def run(args) -> int:
-    from .published import fetch_published
+    from ..fetch.published import fetch_published
 
     result = fetch_published(
         args.out,
@@ -90,21 +89,3 @@ def run(args) -> int:
         )
     print(f"manifest: {result.manifest}")
     return 0
-
-
-def main(argv=None) -> int:
-    """Stand-alone entry point until ``fetch`` is registered in ``nnlife``'s command line."""
-    from ..errors import NnlifeError
-
-    parser = argparse.ArgumentParser(prog="nnlife")
-    add_cli(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except NnlifeError as e:
-        print(f"nnlife {args.command}: {e}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
