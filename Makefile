@@ -9,7 +9,7 @@ DATA ?= $(DEMO_BATCH)
 REPORTS ?= reports
 SAMPLES := tests/fixtures/original-format
 
-.PHONY: demo test report report-samples bench bench-quick venv data browser slurm lint clean-venv
+.PHONY: demo test report report-samples bench bench-quick bench-full-size venv data browser slurm lint clean-venv
 
 # --- set-up: create or update .venv, install nnlife with its test extra, register the kernel ------
 venv: $(STAMP)
@@ -62,6 +62,11 @@ bench: venv data
 
 bench-quick: venv data
 	$(PY) bench/run.py --quick --out $(REPORTS)/bench-quick
+
+# issue 16's parts alone (full-size training throughput, the malloc tax), merged into the report
+bench-full-size: venv data
+	$(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) bench/run.py --parts train_full_size malloc --out $(REPORTS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -7,6 +7,8 @@ Each benchmark is a script in ``bench/`` that runs in its own process (so thread
 clusters and imports of one never leak into another) and hands its figures back as JSON:
 
     train_throughput.py   nnlife vs a plain DataLoader loop vs Lightning, matmul peak, eval cost
+    train_full_size.py    the same on full-size lifespans (60,000 / 10,000 images), with a profile
+    malloc.py             the same 2-worker batch with Dask's and with nnlife's malloc environment
     scaling.py            lifespans per hour with 1 and 2 Dask workers (generate_batch)
     analysis_scale.py     catalog / Domhan fits / shape labels over 6000 synthetic tables
 
@@ -37,15 +39,20 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 MODES = ("full", "quick", "smoke")  # smoke: tiny inputs, for tests/test_bench_smoke.py only
-PARTS = ("train_throughput", "scaling", "analysis_scale")
+PARTS = ("train_throughput", "train_full_size", "scaling", "malloc", "analysis_scale")
 
-# Every key of benchmarks.json's "figures", the part that measures it, and its target (issue 7).
+# Every key of benchmarks.json's "figures", the part that measures it, and its target (issues 7
+# and 16; the *_paper / *_small figures are the full-size run's, issue 16).
 # Target: (comparison, value, unit) or None when the figure has no target of its own.
 KEYS = {
     "ratio_vs_dataloader": ("train_throughput", (">=", 1.4, "x")),
     "ratio_vs_lightning": ("train_throughput", (">=", 1.5, "x")),
-    "peak_fraction_small": ("train_throughput", (">=", 0.60, "of matmul peak")),
-    "peak_fraction_paper": ("train_throughput", None),
+    "ratio_vs_dataloader_paper": ("train_full_size", (">=", 1.5, "x")),
+    "ratio_vs_lightning_paper": ("train_full_size", (">=", 1.5, "x")),
+    "peak_fraction_paper": ("train_full_size", (">=", 0.5, "of matmul peak")),
+    "ratio_vs_dataloader_small": ("train_full_size", None),
+    "ratio_vs_lightning_small": ("train_full_size", None),
+    "peak_fraction_small": ("train_full_size", (">=", 0.60, "of matmul peak")),
     "eval_overhead_points": ("train_throughput", None),
     "scaling_2_workers": ("scaling", (">=", 1.8, "x")),
     "catalog_6000_s": ("analysis_scale", ("<=", 5.0, "s")),
@@ -248,8 +255,17 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--parts", nargs="+", choices=PARTS, default=list(PARTS), help="run only these benchmarks"
     )
+    parser.add_argument(
+        "--results",
+        nargs="+",
+        default=[],
+        metavar="PART=FILE",
+        help="take a part's result from the JSON its script wrote (python bench/<part>.py --mode M "
+        "--json FILE) instead of running it again",
+    )
     args = parser.parse_args(argv)
     mode = "smoke" if args.smoke else ("quick" if args.quick else "full")
+    given = dict(item.split("=", 1) for item in args.results)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     command = "python bench/run.py " + " ".join(
@@ -263,18 +279,52 @@ def main(argv=None) -> int:
     mach = machine()
     results, runs = {}, {}
     for part in args.parts:
-        results[part], runs[part] = _run_part(part, mode, env)
+        if part in given:  # measured before, by the part's own script
+            results[part] = json.loads(Path(given[part]).read_text())
+            runs[part] = {
+                "command": f"python bench/{part}.py --mode {mode} --json {Path(given[part]).name}",
+                "wall_s": results[part].get("wall_s"),
+                "returncode": 0,
+            }
+        else:
+            results[part], runs[part] = _run_part(part, mode, env)
     total = time.perf_counter() - t0
+
+    # A run of some parts merges into the report already in --out (same mode): the other parts'
+    # figures, details and sections are kept as they were measured ("kept_from" says from when).
+    prev = _previous(out, mode) if set(args.parts) != set(PARTS) else None
+    kept = [p for p in PARTS if p not in args.parts and prev is not None and p in prev["runs"]]
 
     figures, sources = {}, {}
     for key, (part, _) in KEYS.items():
         res = results.get(part)
-        figures[key] = None if res is None else res["figures"].get(key)
+        if part in kept:
+            figures[key] = prev["figures"].get(key)
+        else:
+            figures[key] = None if res is None else res["figures"].get(key)
         sources[key] = part
-    extra = {}
+    extra_by_part = {p: dict((prev.get("extra_by_part") or {}).get(p) or {}) for p in kept}
+    if prev is not None and not prev.get("extra_by_part"):  # a report from before extra_by_part
+        rerun = set().union(*[set((results.get(p) or {}).get("extra_figures") or {}) for p in args.parts])
+        extra_by_part["(earlier run)"] = {k: v for k, v in prev["extra_figures"].items() if k not in rerun}
     for part in args.parts:
-        extra.update((results.get(part) or {}).get("extra_figures") or {})
-    gpu = (results.get("train_throughput") or {}).get("gpu")
+        extra_by_part[part] = dict((results.get(part) or {}).get("extra_figures") or {})
+    extra = {}
+    for part_extra in extra_by_part.values():
+        extra.update(part_extra)
+    if "train_throughput" in kept:
+        gpu = prev.get("gpu")
+    else:
+        gpu = (results.get("train_throughput") or {}).get("gpu")
+    sections = {}
+    for part in PARTS:
+        if part in kept:
+            sections[part] = (prev.get("markdown_parts") or {}).get(part) or _old_section(prev["md"], part)
+        elif part in results:
+            sections[part] = "\n".join(_part_lines(part, results[part], runs[part]))
+    details = {p: (prev.get("parts") or {}).get(p) for p in kept}
+    details.update({p: (r or {}).get("details") for p, r in results.items()})
+    runs = {**{p: prev["runs"][p] for p in kept}, **runs}
     doc = {
         "figures": figures,
         **figures,  # the figures also at the top level, as issue 7 names them
@@ -291,10 +341,13 @@ def main(argv=None) -> int:
         "versions": versions(),
         "gpu": gpu,
         "runs": runs,
-        "parts": {p: (r or {}).get("details") for p, r in results.items()},
+        "parts": details,
+        "extra_by_part": extra_by_part,
+        "kept_from": ({"date": prev["date"], "command": prev["command"], "parts": kept} if kept else None),
+        "markdown_parts": sections,
     }
     (out / "benchmarks.json").write_text(json.dumps(doc, indent=1, default=_jsonable) + "\n")
-    (out / "benchmarks.md").write_text(_markdown(doc, results))
+    (out / "benchmarks.md").write_text(_markdown(doc, results, sections))
     log(f"wrote {out / 'benchmarks.md'} and {out / 'benchmarks.json'} ({total:.0f} s in all)")
     failed = [p for p in args.parts if results[p] is None]
     if failed:
@@ -302,7 +355,49 @@ def main(argv=None) -> int:
     return 1 if failed else 0
 
 
-def _markdown(doc: dict, results: dict) -> str:
+def _previous(out: Path, mode: str) -> dict | None:
+    """The report already in ``out`` (its JSON, with its Markdown under "md") when it was
+    measured in ``mode``; None otherwise."""
+    try:
+        prev = json.loads((out / "benchmarks.json").read_text())
+        prev["md"] = (out / "benchmarks.md").read_text()
+    except (OSError, ValueError):
+        return None
+    return prev if prev.get("mode") == mode and isinstance(prev.get("runs"), dict) else None
+
+
+def _old_section(md: str, part: str) -> str | None:
+    """A part's section cut out of an older benchmarks.md (one written before "markdown_parts"
+    was kept in the JSON): from the first '## ' heading naming `bench/<part>.py` to its
+    'Command:' line."""
+    lines = md.splitlines()
+    start = next(
+        (i for i, line in enumerate(lines) if line.startswith("## ") and f"`bench/{part}.py`" in line), None
+    )
+    if start is None:
+        return None
+    end = next(
+        (i for i in range(start, len(lines)) if lines[i].startswith(f"Command: `python bench/{part}.py")),
+        None,
+    )
+    return None if end is None else "\n".join(lines[start : end + 1]) + "\n"
+
+
+def _part_lines(part: str, res, run: dict) -> list[str]:
+    """One part's section of the report: its markdown and the command it ran with."""
+    if res is None:
+        return [
+            f"## {part}",
+            "",
+            f"FAILED (exit {run['returncode']}): `{run['command']}`; "
+            "its figures are null. Run the command to see the error.",
+            "",
+        ]
+    took = f" ({run['wall_s']:.0f} s)" if run.get("wall_s") is not None else ""
+    return [res["markdown"].rstrip(), "", f"Command: `{run['command']}`{took}.", ""]
+
+
+def _markdown(doc: dict, results: dict, sections: dict | None = None) -> str:
     m, v = doc["machine"], doc["versions"]
     mode_note = {
         "full": "full mode",
@@ -313,7 +408,13 @@ def _markdown(doc: dict, results: dict) -> str:
     lines = [
         "# nnlife benchmarks",
         "",
-        f"Measured {doc['date']} with `{doc['command']}` ({mode_note}); {doc['total_wall_s']:.0f} s in all.",
+        f"Measured {doc['date']} with `{doc['command']}` ({mode_note}); {doc['total_wall_s']:.0f} s in all."
+        + (
+            f" The sections of {', '.join(doc['kept_from']['parts'])} are kept from the run of "
+            f"{doc['kept_from']['date']} (`{doc['kept_from']['command']}`)."
+            if doc.get("kept_from")
+            else ""
+        ),
         "`make bench` runs the full mode; `make bench-quick` the quick one. Each part is a script in "
         "`bench/` (see `bench/README.md`), run in its own process; the exact command of each part "
         "is given in its section. Every figure is the median of interleaved repeats "
@@ -360,11 +461,25 @@ def _markdown(doc: dict, results: dict) -> str:
     lines += [md_table(["figure", "value", "target", "", "measured by"], rows), ""]
     ex = doc.get("extra_figures") or {}
     notes = []
-    if ex.get("ratio_vs_dataloader_paper") is not None:
+    if ex.get("ratio_vs_dataloader_paper_subset") is not None:
         notes.append(
-            f"the paper network: {fmt(ex['ratio_vs_dataloader_paper'])}x the DataLoader loop, "
-            f"{fmt(ex.get('ratio_vs_lightning_paper'))}x Lightning (the ratios above are "
-            "the small network's)"
+            "on the 5,000-image subset the paper network is "
+            f"{fmt(ex['ratio_vs_dataloader_paper_subset'])}x the DataLoader loop and "
+            f"{fmt(ex.get('ratio_vs_lightning_paper_subset'))}x Lightning (the *_paper / *_small "
+            "figures above are the full-size run's)"
+        )
+    if ex.get("full_size_cpu_time_ratio_vs_dataloader_paper") is not None:
+        notes.append(
+            "the full-size paper network by CPU time: "
+            f"{fmt(ex['full_size_cpu_time_ratio_vs_dataloader_paper'])}x the DataLoader loop, "
+            f"{fmt(ex.get('full_size_cpu_time_ratio_vs_lightning_paper'))}x Lightning, peak fraction "
+            f"{fmt(ex.get('full_size_cpu_time_peak_fraction_paper'))}"
+        )
+    if ex.get("malloc_speedup") is not None:
+        notes.append(
+            f"nnlife's malloc environment: a 2-worker batch at {fmt(ex['malloc_speedup'])}x the speed "
+            f"with Dask's, the workers' system time {fmt(ex.get('malloc_system_s_before'))} s -> "
+            f"{fmt(ex.get('malloc_system_s_after'))} s"
         )
     if ex.get("cpu_time_peak_fraction_small") is not None:
         notes.append(
@@ -391,20 +506,10 @@ def _markdown(doc: dict, results: dict) -> str:
     if notes:
         lines += ["Beside them (in `extra_figures`): " + "; ".join(notes) + ".", ""]
     for part in PARTS:
-        if part not in results:
-            continue
-        res = results[part]
-        run = doc["runs"][part]
-        if res is None:
-            lines += [
-                f"## {part}",
-                "",
-                f"FAILED (exit {run['returncode']}): `{run['command']}`; "
-                "its figures are null. Run the command to see the error.",
-                "",
-            ]
-            continue
-        lines += [res["markdown"].rstrip(), "", f"Command: `{run['command']}` ({run['wall_s']:.0f} s).", ""]
+        if sections is not None and sections.get(part):  # this run's, or kept from the last one
+            lines += [sections[part].rstrip(), ""]
+        elif part in results:
+            lines += _part_lines(part, results[part], doc["runs"][part])
     lines += ["## 5. GPU", ""]
     gpu = doc.get("gpu")
     if gpu is None:

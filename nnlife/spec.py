@@ -328,6 +328,8 @@ class NetSpec:
 
 
 VAL_SOURCES = ("test", "train")  # official test split, or a held-out part of the training split
+MEMORY_FORMATS = ("channels_last", "contiguous")  # conv tensor layouts nnlife trains in (issue 16)
+LEGACY_MEMORY_FORMAT = "contiguous"  # what nnlife tables without a memory_format column used
 PRECISIONS = ("fp32",)  # nnlife trains in float32; the field records it for provenance
 
 
@@ -355,6 +357,7 @@ class TrainSpec:
     drop_last_val: bool = False  # the original dropped the last partial validation batch
     lr_schedule: str = "constant"  # "constant" (the original) or "cosine"
     precision: str = "fp32"  # arithmetic of training
+    memory_format: str = "channels_last"  # conv tensors NHWC, or NCHW ("contiguous"): sum order
 
     def __post_init__(self):
         object.__setattr__(self, "dataset", canonical_name(self.dataset))
@@ -399,6 +402,8 @@ class TrainSpec:
             raise SpecError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
         if self.precision not in PRECISIONS:
             raise SpecError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.memory_format not in MEMORY_FORMATS:
+            raise SpecError(f"memory_format must be one of {MEMORY_FORMATS}, got {self.memory_format!r}")
 
     @property
     def n_records(self) -> int:

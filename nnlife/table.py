@@ -27,7 +27,7 @@ from .atomic import atomic_write
 from .curvecheck import check_curve, check_id
 from .errors import TableError, TableExistsError
 from .original import columns_to_specs, fmt_number, parse_bool, spec_to_columns
-from .spec import NetSpec, TrainSpec
+from .spec import LEGACY_MEMORY_FORMAT, NetSpec, TrainSpec
 
 LAYOUTS = ("original", "nnlife")
 
@@ -67,6 +67,7 @@ EXTRA_TRAIN_COLUMNS = {
     "drop_last_val": ("drop_last_val", None),  # bool, parsed with parse_bool
     "lr_schedule": ("lr_schedule", str),
     "precision": ("precision", str),
+    "memory_format": ("memory_format", str),
     "device": ("device", str),
 }
 STATUS_COLUMN = "status"
@@ -248,6 +249,8 @@ def parse_record(text: str, where: str, stem: str = "", expected_epochs: float |
     extras = {name: first[j] for j, name in enumerate(header) if j >= 28}
 
     train_extra, status, meta = _read_extras(extras, where)
+    if layout == "nnlife":  # nnlife tables from before the column trained in NCHW
+        train_extra.setdefault("memory_format", LEGACY_MEMORY_FORMAT)
 
     epoch = numeric("epochs")
     interval = train_extra.get("eval_interval", epoch[0] if len(epoch) else 0.5)

@@ -57,11 +57,16 @@ def test_every_issue_key_is_a_number(smoke):
         "catalog_6000_s",
         "catalog_6000_cached_s",
         "fits_6000_s",
+        # issue 16: the full-size run's ratios for both networks
+        "ratio_vs_dataloader_paper",
+        "ratio_vs_lightning_paper",
+        "ratio_vs_dataloader_small",
+        "ratio_vs_lightning_small",
     }
     for key in keys:
         assert key in doc and key in doc["figures"], key
         value = doc[key]
-        if key == "ratio_vs_lightning" and not _lightning_installed():
+        if key.startswith("ratio_vs_lightning") and not _lightning_installed():
             assert value is None  # Lightning is an optional bench dependency
             continue
         assert isinstance(value, (int, float)) and math.isfinite(value), (key, value)
@@ -78,10 +83,12 @@ def test_provenance_and_targets(smoke):
         assert doc["versions"][package], package
     assert doc["targets"]["ratio_vs_dataloader"]["value"] == 1.4
     assert doc["targets"]["catalog_6000_cached_s"]["op"] == "<="
-    assert set(doc["runs"]) == {"train_throughput", "scaling", "analysis_scale"}
+    assert set(doc["runs"]) == set(_bench_run_module().PARTS)
     assert all(r["returncode"] == 0 for r in doc["runs"].values())
     # the parts' details: the two networks, both worker counts, the synthetic tables
     assert set(doc["parts"]["train_throughput"]["networks"]) == {"small", "paper"}
+    assert set(doc["parts"]["train_full_size"]["split"]) == {"small", "paper"}
+    assert set(doc["parts"]["malloc"]["medians"]) == {"dask_default", "nnlife"}
     assert {"1 worker", "2 workers"} <= set(doc["parts"]["scaling"]["medians"])
     assert doc["parts"]["analysis_scale"]["catalog_rows"] == doc["parts"]["analysis_scale"]["tables"]
 
@@ -97,8 +104,38 @@ def test_markdown_report(smoke):
         "## 4. Analysis at dataset scale",
         "## 2. Cost of half-epoch recording",
         "## 5. GPU",
+        "## 2b. Training throughput on full-size lifespans",
+        "## 3b. The malloc tax",
     ):
         assert section in md, section
     assert "python bench/train_throughput.py --mode smoke" in md  # the command of each part
+    assert "python bench/train_full_size.py --mode smoke" in md
     if not doc["gpu"]["available"]:
         assert "No GPU was measured" in md
+
+
+def test_a_run_of_some_parts_keeps_the_others(smoke, tmp_path):
+    """``--parts`` merges into the report already there: the other parts' figures and sections
+    stay as they were (here: a copy of the smoke report, one cheap part rerun alone)."""
+    import shutil
+
+    out, doc, _ = smoke
+    for name in ("benchmarks.json", "benchmarks.md"):
+        shutil.copy(out / name, tmp_path / name)
+    cmd = [sys.executable, str(RUN), "--smoke", "--out", str(tmp_path), "--parts", "analysis_scale"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    merged = json.loads((tmp_path / "benchmarks.json").read_text())
+    parts = _bench_run_module().PARTS
+    assert merged["kept_from"]["parts"] == [p for p in parts if p != "analysis_scale"]
+    for key in ("ratio_vs_dataloader", "peak_fraction_paper", "scaling_2_workers"):
+        assert merged[key] == doc[key], key
+    assert set(merged["runs"]) == set(doc["runs"])
+    text = (tmp_path / "benchmarks.md").read_text()
+    for section in (
+        "## 1. Training throughput",
+        "## 2b. Training throughput on full-size lifespans",
+        "## 3b. The malloc tax",
+        "## 4. Analysis at dataset scale",
+    ):
+        assert section in text, section

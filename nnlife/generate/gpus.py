@@ -85,6 +85,8 @@ def gpu_cluster(slots: list[WorkerSlot]):
     each started with the slot's environment (its GPU, one thread). Close it when done."""
     from distributed import Nanny, Scheduler, SpecCluster
 
+    from .cluster import malloc_environment
+
     workers = {
         s.name: {
             "cls": Nanny,
@@ -99,9 +101,10 @@ def gpu_cluster(slots: list[WorkerSlot]):
         for s in slots
     }
     scheduler = {"cls": Scheduler, "options": {"host": "127.0.0.1", "dashboard_address": ":0"}}
-    return SpecCluster(
-        workers=workers, scheduler=scheduler, silence_logs=logging.ERROR, name=f"nnlife-gpu-{len(slots)}w"
-    )
+    with malloc_environment():  # the nannies start their workers with nnlife's malloc settings
+        return SpecCluster(
+            workers=workers, scheduler=scheduler, silence_logs=logging.ERROR, name=f"nnlife-gpu-{len(slots)}w"
+        )
 
 
 __all__ = ["visible_gpus", "plan_gpu_workers", "gpu_workers_here", "gpu_cluster", "WorkerSlot"]
