@@ -188,3 +188,29 @@ def test_the_learned_predictor_imports_no_torch(tmp_path):
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code, str(REFERENCE)], check=True, cwd=tmp_path)
+
+
+def test_prediction_benchmark_runs_the_learned_predictor_cross_fitted(corpus):
+    sub = corpus.select(ids=corpus.table["id"].iloc[:16])
+    r = nnlife.prediction_benchmark(
+        sub.curves, cutoffs=(5, 20), methods=("last_value", "learned"), catalog=sub.table, folds=2
+    )
+    assert set(r["method"]) == {"last_value", "learned"} and {"lower", "upper"} <= set(r.columns)
+    learned = r[r["method"] == "learned"]
+    assert (
+        learned[["lower", "upper"]].notna().all().all()
+        and r.loc[r["method"] == "last_value", "lower"].isna().all()
+    )
+    # the same networks and cut-offs as the baseline
+    key = lambda m: set(zip(r.loc[r["method"] == m, "id"], r.loc[r["method"] == m, "cutoff"]))  # noqa: E731
+    assert key("learned") == key("last_value")
+    with pytest.raises(ParameterError, match="unknown methods"):
+        nnlife.prediction_benchmark(sub.curves, methods=("oracle",))
+
+
+def test_public_names():
+    assert nnlife.train_predictor is L.train_predictor and nnlife.load_predictor is L.load_predictor
+    assert nnlife.Predictor is L.Predictor
+    from nnlife.analyse.early_stopping import simulate_early_stopping
+
+    assert nnlife.simulate_early_stopping is simulate_early_stopping

@@ -29,7 +29,15 @@ ORIGINAL = FIXTURES / "original-format"
 NOTEBOOKS = ROOT / "notebooks"
 SCREENSHOTS = ROOT / "reports" / "screenshots"
 # small runs: the notebooks' defaults are sized for real batches
-QUICK = {"max_fit_curves": 12, "max_predict_curves": 3, "n_scatter": 1, "cutoffs": [2, 4]}
+QUICK = {
+    "max_fit_curves": 12,
+    "max_predict_curves": 3,
+    "n_scatter": 1,
+    "cutoffs": [2, 4],
+    "penguin_networks": 3,
+    "folds": 2,
+    "n_orders": 2,
+}
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +148,11 @@ CASES = {
     "fresh": lambda fresh: [fresh],
     "mix": lambda fresh: [fresh, ORIGINAL],
 }
-HEADINGS = {"02-curve-shapes": "Curve shapes", "03-structure-vs-fitness": "Structure against fitness"}
+HEADINGS = {
+    "02-curve-shapes": "Curve shapes",
+    "03-structure-vs-fitness": "Structure against fitness",
+    "05-early-prediction": "Early prediction and early termination",
+}
 
 
 @pytest.fixture(scope="module")

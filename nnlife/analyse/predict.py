@@ -214,6 +214,7 @@ def ensemble_predict(
 # --- the harness ----------------------------------------------------------------------------------
 
 METHODS = ("last_value", "penguin", "nnlife")
+LEARNED = "learned"  # the learned predictor, cross-fitted (nnlife.analyse.crossfit); not a default
 
 
 def _penguin_many(items, n, threshold):
@@ -230,6 +231,9 @@ def prediction_benchmark(
     penguin_threshold: float = 0.5,
     chunk_size: int = 50,
     skip_nonfinite: bool = True,
+    catalog=None,
+    folds: int = 5,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """Predict every network's val_acc at ``target_epoch`` from its first ``cutoff`` epochs.
 
@@ -241,13 +245,19 @@ def prediction_benchmark(
     (training that diverged: its "final" accuracy is a collapse no curve fit foresees).
     methods: any of "last_value" (the last observed val_acc), "penguin" (``penguin_predict`` with
     e_pred = target, n = penguin_n, threshold = penguin_threshold) and "nnlife"
-    (``ensemble_predict``). scheduler: None (this process) or a Dask scheduler/client for the
-    PENGUIN runs (the slow part: one scipy fit per point) and the fits.
-    Returns a tidy table: id, cutoff, method, predicted, truth (percent).
+    (``ensemble_predict``), and "learned" (``nnlife.train_predictor``, cross-fitted by
+    ``nnlife.analyse.crossfit.learned_predictions``: ``folds`` folds grouped by the ``catalog``'s
+    net_id, so no network and no seed of it is on both sides; the catalog also adds the structure
+    features; it needs ``MIN_NETWORKS`` complete curves). scheduler: None (this process) or a
+    Dask scheduler/client for the PENGUIN runs (the slow part: one scipy fit per point) and the
+    fits. seed: of the learned predictor's folds and trees.
+    Returns a tidy table: id, cutoff, method, predicted, truth (percent); with "learned" also
+    lower and upper, its 80 % interval (nan for the other methods: ``crossfit.benchmark`` gives
+    them split-conformal ones).
     """
-    unknown = set(methods) - set(METHODS)
+    unknown = set(methods) - set(METHODS) - {LEARNED}
     if unknown:
-        raise ParameterError(f"unknown methods {sorted(unknown)}: use {list(METHODS)}")
+        raise ParameterError(f"unknown methods {sorted(unknown)}: use {list(METHODS) + [LEARNED]}")
     full = as_long(curves)
     df = full[[ID, EPOCH, VAL_ACC]].copy()
     df[ID] = df[ID].astype(str)
@@ -264,11 +274,12 @@ def prediction_benchmark(
     at = df.assign(target=df[ID].map(tgt).to_numpy(dtype=float))
     truth = at[at[EPOCH] == at["target"]].groupby(ID)[VAL_ACC].last()
     truth = truth[np.isfinite(truth)]
-    rows = []
+    rows, kept = [], set()
     for cut in cutoffs:
         part = at[(at[EPOCH] <= cut) & np.isfinite(at[VAL_ACC])]
         n_pts = part.groupby(ID).size()
         keep = [i for i in truth.index if n_pts.get(i, 0) >= 2 and tgt[i] > cut]
+        kept |= {(i, float(cut)) for i in keep}
         part = part[part[ID].isin(keep)]
         if not keep:
             continue
@@ -297,6 +308,21 @@ def prediction_benchmark(
             ).set_index("id")
             rows.append(base.assign(method="nnlife", predicted=e["predicted"][keep].to_numpy()))
     cols = ["id", "cutoff", "method", "predicted", "truth"]
+    if LEARNED in methods:
+        from .crossfit import learned_predictions  # it builds on this module
+
+        lp = learned_predictions(
+            full,
+            catalog=catalog,
+            cutoffs=cutoffs,
+            target_epoch=target_epoch,
+            folds=folds,
+            seed=seed,
+            scheduler=scheduler,
+        )
+        lp = lp[[(i, c) in kept for i, c in zip(lp["id"].astype(str), lp["cutoff"])]]
+        rows.append(lp.drop(columns="fold"))
+        cols += ["lower", "upper"]
     if not rows:
         return pd.DataFrame(columns=cols)
     return pd.concat(rows, ignore_index=True)[cols]

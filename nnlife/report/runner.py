@@ -25,7 +25,11 @@ from pathlib import Path
 from ..atomic import atomic_write
 from ..errors import NnlifeError, ParameterError
 
-NOTEBOOKS = ("02-curve-shapes", "03-structure-vs-fitness")  # the analysis notebooks, in order
+NOTEBOOKS = (
+    "02-curve-shapes",
+    "03-structure-vs-fitness",
+    "05-early-prediction",
+)  # the analysis notebooks, in order
 EXPLORER = "04-explore"  # interactive: run in JupyterLab
 KERNEL = "python3"  # the Jupyter kernel that runs them
 
