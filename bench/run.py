@@ -11,6 +11,8 @@ clusters and imports of one never leak into another) and hands its figures back 
     malloc.py             the same 2-worker batch with Dask's and with nnlife's malloc environment
     scaling.py            lifespans per hour with 1 and 2 Dask workers (generate_batch)
     analysis_scale.py     catalog / Domhan fits / shape labels over 6000 synthetic tables
+    prediction.py         early predictors (learned, PENGUIN, ensemble, last value) and early
+                          termination on the reference corpus, cross-validated by network
 
 Inside every script the repeats are interleaved (``for r in range(R): for c in contenders``) and
 the reported figure is the median; every ratio is formed from medians of the same run. This file
@@ -39,7 +41,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 MODES = ("full", "quick", "smoke")  # smoke: tiny inputs, for tests/test_bench_smoke.py only
-PARTS = ("train_throughput", "train_full_size", "scaling", "malloc", "analysis_scale")
+PARTS = ("train_throughput", "train_full_size", "scaling", "malloc", "analysis_scale", "prediction")
 
 # Every key of benchmarks.json's "figures", the part that measures it, and its target (issues 7
 # and 16; the *_paper / *_small figures are the full-size run's, issue 16).
