@@ -39,6 +39,7 @@ def add_cli(subparsers) -> None:
         "--version",
         dest="dataset_version",
         default=None,
+        metavar="VERSION",
         help="a published version of the deposit, e.g. 1.0 (default: the latest)",
     )
     p.add_argument("--dry-run", action="store_true", help="list what would be downloaded, with sizes")
