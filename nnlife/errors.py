@@ -54,3 +54,7 @@ class ArchiveError(NnlifeError, ValueError):
 
 class TableExistsError(NnlifeError, FileExistsError):
     """A finished table is already at the path being written: nnlife never overwrites one."""
+
+
+class PredictorFileError(NnlifeError, ValueError):
+    """A saved predictor (``Predictor.save``) that cannot be read: names the file and what is wrong."""

@@ -51,7 +51,7 @@ import nnlife
 
 from ..atomic import atomic_write
 from ..columns import EPOCH, TRAIN_ACC, TRAIN_LOSS, VAL_ACC, VAL_LOSS
-from ..errors import NnlifeError, ParameterError
+from ..errors import NnlifeError, ParameterError, PredictorFileError
 from .families import DOMHAN, PENGUIN
 
 FORMAT = "nnlife-predictor"  # the "format" of a saved predictor's header
@@ -141,10 +141,6 @@ def _curve_features():
 
 
 CURVE_FEATURES = _curve_features()
-
-
-class PredictorFileError(NnlifeError, ValueError):
-    """A saved predictor that cannot be read: names the file and what is wrong with it."""
 
 
 # --- features of prefixes ---------------------------------------------------------------------
