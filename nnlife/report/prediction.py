@@ -24,6 +24,18 @@ METHOD_ORDER = ("last_value", "penguin", "nnlife", "learned", "predictor")
 COVERAGE_GOAL = (0.75, 0.85)  # the issue's target band for the 80 % intervals
 
 
+def _nothing(fig, ax, message: str):
+    """``style.empty``, in a framed panel: a page crops a figure to what it draws, and the bare
+    message alone would come out as a thin strip."""
+    empty(fig, ax, message)
+    ax.set_axis_on()
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_color("0.85")
+    return fig
+
+
 def _methods(frame) -> list:
     present = list(pd.unique(frame["method"]))
     return [m for m in METHOD_ORDER if m in present] + sorted(set(present) - set(METHOD_ORDER))
@@ -45,8 +57,8 @@ def plot_prediction_summary(summary: pd.DataFrame):
     summary: ``interval_summary``'s table (method, cutoff, n, mae, spearman, coverage, width)."""
     plt, _ = pyplot()
     if summary is None or len(summary) == 0:
-        fig, ax = plt.subplots(figsize=(7, 3))
-        return empty(fig, ax, "no predictions to show (too few networks or epochs)")
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        return _nothing(fig, ax, "no predictions to show (too few networks or epochs)")
     need(summary, ("method", "cutoff", "mae", "spearman", "coverage", "width"), "plot_prediction_summary")
     fig, axes = grid(4, 2, width=5.2, height=3.4)
     methods = _methods(summary)
@@ -88,8 +100,8 @@ def plot_prediction_intervals(results: pd.DataFrame, max_points: int = 150, seed
     ``max_points`` networks per panel (a seeded sample, the same networks in every panel)."""
     plt, _ = pyplot()
     if results is None or len(results) == 0:
-        fig, ax = plt.subplots(figsize=(7, 3))
-        return empty(fig, ax, "no predictions to show (too few networks or epochs)")
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        return _nothing(fig, ax, "no predictions to show (too few networks or epochs)")
     methods = _methods(results)
     cuts = sorted(results["cutoff"].unique())
     ids = pd.unique(results["id"])
@@ -147,8 +159,8 @@ def plot_seed_variance(table: pd.DataFrame, target: str = "final_val_acc"):
     plt, _ = pyplot()
     spread = seed_spread(table, target)
     if spread.empty:
-        fig, ax = plt.subplots(figsize=(7, 2.5))
-        return empty(
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        return _nothing(
             fig,
             ax,
             "no network was trained with several seeds here "
@@ -190,8 +202,8 @@ def plot_savings_regret(stopping: pd.DataFrame):
     stopping: ``simulate_early_stopping``'s table."""
     plt, _ = pyplot()
     if stopping is None or len(stopping) == 0:
-        fig, ax = plt.subplots(figsize=(7, 3))
-        return empty(fig, ax, "no early-stopping replay to show (too few networks)")
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        return _nothing(fig, ax, "no early-stopping replay to show (too few networks)")
     need(
         stopping,
         ("rule", "method", "param", "savings", "regret", "recall", "n_networks"),
