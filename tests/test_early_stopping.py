@@ -69,7 +69,7 @@ def test_a_predictor_that_is_wrong_and_sure_costs_regret():
 @pytest.fixture(scope="module")
 def corpus():
     cat = nnlife.load_catalog(str(REFERENCE))
-    assert len(cat) >= 20, f"{REFERENCE} has {len(cat)} lifespans"
+    assert len(cat) >= 50, f"{REFERENCE} has {len(cat)} lifespans"
     return cat
 
 

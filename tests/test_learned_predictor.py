@@ -25,7 +25,7 @@ N_TRAIN = 40  # networks trained on (the rest are held out)
 def corpus():
     cat = nnlife.load_catalog(str(REFERENCE))
     # made by scripts/make-reference.sh; the tests need at least this many complete curves
-    assert len(cat) >= 20, f"{REFERENCE} has {len(cat)} lifespans"
+    assert len(cat) >= 50, f"{REFERENCE} has {len(cat)} lifespans"
     return cat
 
 
