@@ -25,10 +25,13 @@ def constructed():
     diverged_vl = 4.0 - 2.0 * RISE
     diverged_vl[30] = np.nan
     unstable = sat.copy()
-    unstable[[15, 25, 35, 45]] -= 20.0
+    # six drops: real curves that hold a flat level by eye show up to five (tests/test_shapes_real.py)
+    unstable[[15, 25, 35, 45, 55, 65]] -= 20.0
     peak = 1.0 + 30.0 * (1 - np.exp(-T / 2)) - 10.0 * np.clip(T - 10, 0, None) / 30.0
     return {
         "saturating": _curve(sat),
+        # learns to ~40 %, then at chance from epoch 12 on (as 4 of 68 real curves did, issue 14)
+        "collapsed": _curve(np.where(T < 12.0, sat, 1.0)),
         "still_rising": _curve(1.0 + 1.0 * T, val_loss=4.0 - 0.05 * T, train_loss=4.2 - 0.06 * T),
         "no_learning": _curve(1.0 + 0.3 * np.sin(T)),
         "diverged": _curve(sat, val_loss=diverged_vl),
@@ -74,7 +77,7 @@ def test_thresholds_are_parameters():
     assert classify_shape(rising, chance=1.0).label == "still_rising"
     assert classify_shape(rising, chance=1.0, rising_slope=2.0).label == "saturating"
     unstable = constructed()["unstable"]
-    assert classify_shape(unstable, chance=1.0, unstable_min_drops=5).label == "saturating"
+    assert classify_shape(unstable, chance=1.0, unstable_min_drops=7).label == "saturating"
     assert classify_shape(constructed()["saturating"], chance=1.0, expected_rows=90).label == "diverged"
     with pytest.raises(ParameterError, match="unknown thresholds"):
         classify_shape(rising, chance=1.0, wobble=3)
@@ -126,3 +129,14 @@ def test_synthetic_curves_get_their_generating_shape():
     assert agree > 0.85
     assert (table.loc[kinds.index[kinds == "diverged"], "label"] == "diverged").all()
     assert (table.loc[kinds.index[kinds == "no_learning"], "label"] == "no_learning").all()
+
+
+def test_collapse_epoch_in_the_evidence():
+    r = classify_shape(constructed()["collapsed"], chance=1.0)
+    assert r.label == "collapsed" and r.evidence["collapse_epoch"] == 12.0
+    assert np.isnan(classify_shape(constructed()["saturating"], chance=1.0).evidence["collapse_epoch"])
+    # a network that never learned has no collapse, and one that collapses for the last record only
+    # (fewer than collapse_min_rows at chance) is not counted
+    assert classify_shape(constructed()["no_learning"], chance=1.0).label == "no_learning"
+    late = _curve(np.where(T < 40.0, 1.0 + 40.0 * RISE, 1.0))
+    assert classify_shape(late, chance=1.0).label != "collapsed"

@@ -8,7 +8,8 @@ globs, several batches at once) and returns a ``Catalog``:
   layers, parameters, FLOPs, receptive field, final feature-map size, pooling and dropout counts,
   training hyperparameters); the lifecycle features of ``nnlife.analyse.lifecycle`` (final and best
   validation accuracy, overfitting onset, ...); and the shape class of ``nnlife.analyse.shapes``
-  (``shape``: diverged, no_learning, unstable, overfitting, peaked, still_rising, saturating)
+  (``shape``: diverged, collapsed, no_learning, unstable, overfitting, peaked, still_rising,
+  saturating)
   with its evidence (``shape_*`` columns).
 - ``curves``: every curve in long form: ``id``, ``dataset``, ``epoch``, ``train_loss``,
   ``train_acc``, ``val_loss``, ``val_acc``, ``elapsed_s`` (accuracies in percent), the input of

@@ -5,6 +5,13 @@ epochs, every threshold a parameter of ``classify_shapes`` (defaults in ``THRESH
 
 ``diverged``     a present row has a nan or inf in val_acc, val_loss or train_loss, or the curve
                  has fewer than ``expected_rows`` rows (when given).
+``collapsed``    learned, then fell to the no-skill level for good: from some record on (the
+                 collapse epoch, ``collapse_epoch`` in the evidence) every val_acc to the end lies
+                 within ``no_learning_margin`` points of the no-skill level (defined below), at
+                 least ``collapse_min_rows`` records, and within the ``collapse_within`` epochs
+                 before it val_acc was at least ``collapse_from`` points above that level (a fall
+                 within an epoch or two from well above chance: a training that broke, not one
+                 that never started).
 ``no_learning``  the best smoothed val_acc stays within ``no_learning_margin`` points of the
                  no-skill level: max(chance, majority-class accuracy of the validation split),
                  chance = 100 / classes (the majority level differs only for SVHN, 19.59 %, whose
@@ -17,14 +24,18 @@ epochs, every threshold a parameter of ``classify_shapes`` (defaults in ``THRESH
                  value at that minimum (training keeps improving while validation worsens).
 ``peaked``       the smoothed val_acc ends at least ``peak_drop`` points below its maximum, and
                  the maximum is not within the last ``tail_frac`` of the run.
-``still_rising`` the least-squares slope of val_acc over the last ``tail_frac`` of the run is at
+``still_rising`` the least-squares slope of val_acc over the last ``rising_frac`` of the run is at
                  least ``rising_slope`` points per epoch: not converged at the end.
 ``saturating``   none of the above: learned, and flat at the end.
 
 Smoothing is a trailing mean over ``smooth`` rows (2 = one epoch, which cancels the half-epoch
 zig-zag of the published training loss). Evidence columns (``classify_shapes``): chance,
-no_skill, best_val_acc, final_val_acc, n_rows, n_nonfinite, n_large_drops, val_loss_min_frac,
-val_loss_rise, train_loss_drop, peak_drop, tail_slope.
+no_skill, best_val_acc, final_val_acc, n_rows, n_nonfinite, collapse_epoch (nan unless the curve
+collapsed), n_large_drops, val_loss_min_frac, val_loss_rise, train_loss_drop, peak_drop,
+tail_slope.
+
+The classes were checked against labels given by eye to real curves (the reference corpus,
+``data/reference/shape-labels.csv``; ``tests/test_shapes_real.py`` holds the agreement).
 """
 
 from __future__ import annotations
@@ -57,6 +68,7 @@ EVIDENCE = (
     "final_val_acc",
     "n_rows",
     "n_nonfinite",
+    "collapse_epoch",
     "n_large_drops",
     "val_loss_min_frac",
     "val_loss_rise",
@@ -64,7 +76,16 @@ EVIDENCE = (
     "peak_drop",
     "tail_slope",
 )
-LABELS = ("diverged", "no_learning", "unstable", "overfitting", "peaked", "still_rising", "saturating")
+LABELS = (
+    "diverged",
+    "collapsed",
+    "no_learning",
+    "unstable",
+    "overfitting",
+    "peaked",
+    "still_rising",
+    "saturating",
+)
 
 # Chance level (percent) of each dataset: 100 / classes.
 CHANCE = {ds: 100.0 / k for ds, k in N_CLASSES.items()}
@@ -74,15 +95,24 @@ MAJORITY = {"CIFAR100": 1.0, "FashionMNIST": 10.0, "SVHN": 100.0 * 5099 / 26032}
 
 THRESHOLDS = {
     "no_learning_margin": 3.0,  # points above the no-skill level that still count as no learning
+    "collapse_from": 10.0,  # points above the no-skill level val_acc held just before a collapse
+    "collapse_within": 2.0,  # epochs before the collapse epoch in which it held them
+    "collapse_min_rows": 2,  # records at the no-skill level, to the end, that make a collapse
     "unstable_drop": 5.0,  # points: a half-epoch fall larger than this is a large drop
-    "unstable_min_drops": 3,  # large drops that make a curve unstable
+    # 6, not 3: real curves that hold a flat level by eye often show 3-5 such isolated dips
+    "unstable_min_drops": 6,  # large drops that make a curve unstable
     "warmup_epochs": 1.0,  # epochs at the start where drops are not counted
     "overfit_max_frac": 0.75,  # the val_loss minimum must come at or before this run fraction
-    "overfit_loss_rise": 0.05,  # relative rise of val_loss from its minimum to the end
+    # 0.3, not 0.05: the real val_loss jitters by 10-20 % from one record to the next, so a few
+    # per cent of rise at the end is noise; by eye a curve overfits when val_loss climbs a third
+    "overfit_loss_rise": 0.3,  # relative rise of val_loss from its minimum to the end
     "overfit_train_drop": 0.05,  # relative fall of train_loss from the val_loss minimum to the end
     "peak_drop": 3.0,  # points the end lies below the best (smoothed) val_acc
     "tail_frac": 0.25,  # fraction of the run that counts as its end
-    "rising_slope": 0.1,  # points per epoch over the tail that count as still rising
+    # judged over the second half, at 0.2 points per epoch (4 points in 20 epochs): over the last
+    # quarter only, half-epoch noise of 1-2 points swamps the slope of a curve that creeps up
+    "rising_slope": 0.2,  # points per epoch over the last rising_frac that count as still rising
+    "rising_frac": 0.5,  # fraction of the run at its end over which the rising slope is fitted
     "smooth": 2,  # rows in the trailing mean
     "expected_rows": None,  # rows a complete run has (None: not checked)
 }
@@ -138,6 +168,22 @@ def _tail_slope(ep, y, present, tail_frac):
     return np.where(n >= 3, slope, np.nan)
 
 
+def _collapse_epoch(ep, va, present, no_skill, th) -> np.ndarray:
+    """(N,) epoch from which val_acc stays at the no-skill level to the end, after a fall from
+    well above it (see ``collapsed`` in the module docstring); nan where the curve did not collapse."""
+    at = (va <= (no_skill + th["no_learning_margin"])[:, None]) | ~present  # absent rows: no break
+    to_end = np.cumprod(at[:, ::-1], axis=1)[:, ::-1].astype(bool) & present
+    has = to_end.any(axis=1)
+    first = np.argmax(to_end, axis=1)  # first record of the final run at the no-skill level
+    start = ep[first]
+    window = (ep[None, :] < start[:, None]) & (ep[None, :] >= start[:, None] - th["collapse_within"])
+    with np.errstate(invalid="ignore"):
+        before = np.max(np.where(window & np.isfinite(va), va, -np.inf), axis=1)
+        ok = has & (to_end.sum(axis=1) >= int(th["collapse_min_rows"]))
+        ok &= before >= no_skill + th["collapse_from"]
+    return np.where(ok, start, np.nan)
+
+
 def classify_arrays(a: CurveArrays, chance=None, **thresholds) -> pd.DataFrame:
     """Shape labels and evidence from ``CurveArrays``; see ``classify_shapes``."""
     unknown = set(thresholds) - set(THRESHOLDS)
@@ -180,13 +226,15 @@ def classify_arrays(a: CurveArrays, chance=None, **thresholds) -> pd.DataFrame:
     with np.errstate(all="ignore"):
         best_frac = np.where(span > 0, (ep[ibest] - span_start) / span, np.nan)
     drop = best - final
-    slope = _tail_slope(ep, va, present, th["tail_frac"])
+    slope = _tail_slope(ep, va, present, th["rising_frac"])
+    collapse = _collapse_epoch(ep, va, present, no_skill, th)
 
     exp_rows = th["expected_rows"]
     with np.errstate(invalid="ignore"):
         is_div = (n_bad > 0) | (n_rows == 0)
         if exp_rows is not None:
             is_div |= n_rows < int(exp_rows)
+        is_col = np.isfinite(collapse)
         is_nol = ~(best > no_skill + th["no_learning_margin"])
         is_uns = n_drops >= th["unstable_min_drops"]
         is_ovf = (
@@ -196,7 +244,9 @@ def classify_arrays(a: CurveArrays, chance=None, **thresholds) -> pd.DataFrame:
         )
         is_pk = (drop >= th["peak_drop"]) & (best_frac < 1.0 - th["tail_frac"])
         is_ris = slope >= th["rising_slope"]
-    label = np.select([is_div, is_nol, is_uns, is_ovf, is_pk, is_ris], list(LABELS[:-1]), default=LABELS[-1])
+    label = np.select(
+        [is_div, is_col, is_nol, is_uns, is_ovf, is_pk, is_ris], list(LABELS[:-1]), default=LABELS[-1]
+    )
     return pd.DataFrame(
         {
             ID: a.ids,
@@ -207,6 +257,7 @@ def classify_arrays(a: CurveArrays, chance=None, **thresholds) -> pd.DataFrame:
             "final_val_acc": final,
             "n_rows": n_rows,
             "n_nonfinite": n_bad,
+            "collapse_epoch": collapse,
             "n_large_drops": n_drops,
             "val_loss_min_frac": min_frac,
             "val_loss_rise": rise,
