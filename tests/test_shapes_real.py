@@ -5,7 +5,7 @@ import pytest
 
 import nnlife
 from conftest import ROOT
-from nnlife.analyse.shape_labels import read_shape_labels, shape_agreement
+from nnlife.analyse.shape_labels import agreement_for, describe_agreement, read_shape_labels, shape_agreement
 from nnlife.analyse.shapes import classify_shapes
 from nnlife.errors import ParameterError
 
@@ -78,3 +78,12 @@ def test_bad_labels(tmp_path):
     bad.write_text("# a comment\nid,file,label,collapse_epoch,note\na,a.txt,wobbly,,\n")
     with pytest.raises(ParameterError, match="unknown shape classes"):
         read_shape_labels(bad)
+
+
+def test_labels_found_beside_the_tables(sample_paths):
+    cat = nnlife.load_catalog([REFERENCE, *sample_paths], cache=False)
+    for where in ([REFERENCE], [REFERENCE / "fmnist-small-4000-seed0"]):
+        a = agreement_for(where, cat.table)
+        assert a is not None and a.n == len(read_shape_labels(LABELS_FILE))
+        assert f"of {a.n}** labelled curves" in describe_agreement(a)
+    assert agreement_for(sample_paths, cat.table) is None  # the published samples carry no labels

@@ -19,6 +19,7 @@ from ..errors import ParameterError
 from .shapes import LABELS
 
 LABEL_COLUMNS = ("id", "file", "label", "collapse_epoch", "note")
+LABELS_NAME = "shape-labels.csv"  # the labels file's name beside the tables (data/reference/)
 
 
 def read_shape_labels(path) -> pd.DataFrame:
@@ -99,4 +100,55 @@ def shape_agreement(labels: pd.DataFrame, classified: pd.DataFrame, column: str 
     )
 
 
-__all__ = ["LABEL_COLUMNS", "ShapeAgreement", "read_shape_labels", "shape_agreement"]
+def find_shape_labels(paths) -> list[Path]:
+    """The ``shape-labels.csv`` files in the folders among ``paths`` (table files, folders or
+    globs, as ``load_catalog`` takes them) or in their parent folders (a batch folder of
+    ``data/reference/`` finds ``data/reference/shape-labels.csv``); each file once."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    found = []
+    for p in paths:
+        p = Path(p)
+        folder = p if p.is_dir() else p.parent
+        for f in (folder / LABELS_NAME, folder.parent / LABELS_NAME):
+            if f.is_file() and f.resolve() not in found:
+                found.append(f.resolve())
+    return found
+
+
+def agreement_for(paths, table: pd.DataFrame, column: str = "shape") -> ShapeAgreement | None:
+    """``shape_agreement`` of the labels files found for ``paths`` (``find_shape_labels``; or the
+    labels files themselves) with the catalog ``table``'s ``column``; None when no labelled
+    curve is in the table."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    files = [Path(p) for p in paths if str(p).endswith(".csv")] or find_shape_labels(paths)
+    if not files:
+        return None
+    labels = pd.concat([read_shape_labels(f) for f in files], ignore_index=True)
+    labels = labels.drop_duplicates("id", keep="last")
+    if not labels["id"].isin(table["id"]).any():
+        return None
+    return shape_agreement(labels, table, column=column)
+
+
+def describe_agreement(a: ShapeAgreement) -> str:
+    """The agreement in words (Markdown): overall, and the classes where the classifier and the
+    labels part most."""
+    text = f"The classifier agrees with the labels by eye on **{int(a.pairs['agree'].sum())} of {a.n}** "
+    text += f"labelled curves (**{a.agreement:.0%}**)."
+    off = a.pairs[~a.pairs["agree"]].groupby(["label", "classified"]).size().sort_values(ascending=False)
+    if len(off):
+        parts = [f"{n} labelled {lab} by eye, classified {got}" for (lab, got), n in off.head(3).items()]
+        text += " Most disagreements: " + "; ".join(parts) + "."
+    return text
+
+
+__all__ = [
+    "LABEL_COLUMNS",
+    "LABELS_NAME",
+    "ShapeAgreement",
+    "agreement_for",
+    "describe_agreement",
+    "find_shape_labels",
+    "read_shape_labels",
+    "shape_agreement",
+]
