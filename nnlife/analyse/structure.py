@@ -11,6 +11,7 @@ seeds (``seed_spread``). Their rank correlations with fitness: ``nnlife.analyse.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -249,7 +250,226 @@ def seed_spread(table: pd.DataFrame, target: str = "final_val_acc") -> pd.DataFr
     return out[out["seeds"] >= 2][cols].sort_values("mean").reset_index(drop=True)
 
 
+# --- never learning against learning ------------------------------------------------------------
+NEVER_LEARNING = "no_learning"  # the shape class of a network that stays at chance to the end
+CONTRAST_COLUMNS = (
+    "feature",
+    "n_never",
+    "n_learn",
+    "median_never",
+    "median_learn",
+    "auc",
+    "rank_biserial",
+    "p",
+    "p_bh",
+    "significant",
+    "note",
+)
+
+
+def never_learns(table: pd.DataFrame, shape_column: str = "shape") -> pd.Series:
+    """Boolean Series: the networks of ``table`` whose shape class is ``no_learning`` (their best
+    smoothed validation accuracy stays within a few points of chance to the end; nnlife.shapes).
+    Raises ParameterError without the shape column."""
+    if shape_column not in table.columns:
+        raise ParameterError(
+            f"the table has no column {shape_column!r}: pass a catalog "
+            "(nnlife.catalog), whose 'shape' column holds the shape classes"
+        )
+    return table[shape_column].astype(str).eq(NEVER_LEARNING)
+
+
+# neither group: training broke (diverged), or the network learned and then fell to chance
+NEITHER = ("diverged", "collapsed")
+
+
+def _learning_split(table, shape_column):
+    never = never_learns(table, shape_column).to_numpy()
+    keep = ~table[shape_column].astype(str).isin(NEITHER).to_numpy()
+    return never, keep
+
+
+def learning_contrast(
+    table: pd.DataFrame, features=None, shape_column: str = "shape", alpha: float = 0.05
+) -> pd.DataFrame:
+    """Which structure features and hyperparameters separate networks that never learn from those
+    that learn: one row per feature, strongest separation first.
+
+    table: the catalog (``shape`` column and feature columns); diverged and collapsed
+        networks (``NEITHER``) are left out.
+    features: numeric columns; default the ``CORRELATION_FEATURES`` present.
+    Per feature: networks in each group (``n_never``, ``n_learn``, finite values only), each
+    group's median, ``auc`` = P(a never-learning network's value > a learning one's) + half the
+    ties (the Mann-Whitney U statistic over n_never * n_learn; 0.5 = no separation, 1 or 0 =
+    complete), ``rank_biserial`` = 2 auc - 1, the two-sided Mann-Whitney p-value, its
+    Benjamini-Hochberg adjustment over the features (``p_bh``) and ``significant`` (p_bh <= alpha).
+    A feature constant over both groups, or a group with no networks, has nan statistics and a
+    ``note``. Raises ParameterError without the shape column or for missing feature columns.
+    """
+    never, keep = _learning_split(table, shape_column)
+    if features is None:
+        features = [f for f in CORRELATION_FEATURES if f in table.columns]
+    features = list(features)
+    missing = [c for c in features if c not in table.columns]
+    if missing:
+        raise ParameterError(
+            f"the table has no column(s) {missing}; pass a catalog (nnlife.catalog) or name existing columns"
+        )
+    from scipy import stats
+
+    from .correlations import bh_adjust  # (correlations imports this module)
+
+    rows = []
+    for f in features:
+        x = pd.to_numeric(table[f], errors="coerce").to_numpy(dtype=float)
+        ok = keep & np.isfinite(x)
+        a, b = x[ok & never], x[ok & ~never]
+        row = dict(
+            feature=f,
+            n_never=len(a),
+            n_learn=len(b),
+            median_never=float(np.median(a)) if len(a) else np.nan,
+            median_learn=float(np.median(b)) if len(b) else np.nan,
+            auc=np.nan,
+            rank_biserial=np.nan,
+            p=np.nan,
+            note="",
+        )
+        if len(a) == 0 or len(b) == 0:
+            row["note"] = "no never-learning network" if len(a) == 0 else "no learning network"
+        elif np.all(np.concatenate([a, b]) == a[0]):
+            row["note"] = "constant"
+        else:
+            res = stats.mannwhitneyu(a, b, alternative="two-sided")
+            auc = float(res.statistic) / (len(a) * len(b))
+            row.update(auc=auc, rank_biserial=2 * auc - 1, p=float(res.pvalue))
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=[c for c in CONTRAST_COLUMNS if c not in ("p_bh", "significant")])
+    out["p_bh"] = bh_adjust(out["p"].to_numpy())
+    out["significant"] = out["p_bh"].to_numpy() <= alpha
+    order = np.argsort(-np.abs(out["rank_biserial"].fillna(0).to_numpy()), kind="stable")
+    return out.iloc[order].reset_index(drop=True)[list(CONTRAST_COLUMNS)]
+
+
+@dataclass(frozen=True)
+class LearningRules:
+    """A shallow decision tree that tells never-learning networks from learning ones."""
+
+    features: tuple  # the features the tree was offered (strongest separation first)
+    rules: pd.DataFrame  # one row per leaf: rule (text), networks, never_learning, share (0-1)
+    balanced_accuracy: float  # of the tree on the networks it was fitted to (0-1)
+    cv_balanced_accuracy: float  # stratified k-fold cross-validated (0-1); nan with too few networks
+    n_never: int  # never-learning networks fitted
+    n_learn: int  # learning networks fitted
+
+    def describe(self, contrast: pd.DataFrame | None = None, alpha: float = 0.05) -> str:
+        """The finding in words (Markdown), computed from the numbers: how many never learn,
+        the features that separate them most (from ``contrast``, ``learning_contrast``'s table),
+        and the tree's rules with their accuracy."""
+        n = self.n_never + self.n_learn
+        lines = [
+            f"{self.n_never} of {n} networks ({self.n_never / n:.0%}) never learn "
+            "(diverged and collapsed networks left out)."
+        ]
+        if contrast is not None and len(contrast):
+            sig = contrast[contrast["significant"]]
+            if len(sig):
+                parts = [
+                    f"`{r.feature}` (median {r.median_never:.4g} vs {r.median_learn:.4g}, "
+                    f"rank-biserial {r.rank_biserial:+.2f}, BH p {r.p_bh:.2g})"
+                    for r in sig.head(3).itertuples()
+                ]
+                lines.append("They differ most, against the learning networks, in " + "; ".join(parts) + ".")
+            else:
+                lines.append(f"No feature separates them at a false discovery rate of {alpha:.0%}.")
+        depth = int(self.rules["depth"].max()) if len(self.rules) else 0
+        if depth == 0:
+            lines.append("A decision tree finds no split: too few networks in one of the groups.")
+            return "\n".join(lines)
+        cv = (
+            ""
+            if np.isnan(self.cv_balanced_accuracy)
+            else f" ({self.cv_balanced_accuracy:.0%} cross-validated)"
+        )
+        lines.append(
+            f"A depth-{depth} tree on {', '.join(f'`{f}`' for f in self.features)} tells them apart with "
+            f"balanced accuracy {self.balanced_accuracy:.0%} on these networks{cv}:"
+        )
+        for r in self.rules.sort_values("share", ascending=False).itertuples():
+            lines.append(f"- {r.rule}: {r.never_learning} of {r.networks} never learn ({r.share:.0%})")
+        return "\n".join(lines)
+
+
+def learning_rules(
+    table: pd.DataFrame,
+    features=None,
+    n_features: int = 4,
+    max_depth: int = 2,
+    shape_column: str = "shape",
+    seed: int = 0,
+) -> LearningRules:
+    """A depth-``max_depth`` decision tree (scikit-learn, balanced class weights) that tells the
+    networks that never learn from the others, on the ``n_features`` features that separate them
+    most (``learning_contrast``; or ``features`` as given). ``NEITHER`` networks are left out, and
+    networks with a missing value in one of the features. The cross-validated balanced accuracy
+    uses stratified k-fold (k = min(5, smaller group); nan when a group has fewer than 2).
+    Raises ParameterError when either group is empty.
+    """
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.tree import DecisionTreeClassifier
+
+    if features is None:
+        contrast = learning_contrast(table, shape_column=shape_column).dropna(subset=["auc"])
+        features = list(contrast["feature"].head(n_features))
+    features = list(features)
+    never, keep = _learning_split(table, shape_column)
+    X = table[features].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    ok = keep & np.isfinite(X).all(axis=1)
+    X, y = X[ok], never[ok]
+    n_never, n_learn = int(y.sum()), int((~y).sum())
+    if n_never == 0 or n_learn == 0 or not features:
+        raise ParameterError(
+            f"{n_never} never-learning and {n_learn} learning networks with "
+            f"finite {features}: a tree needs both groups; pass a larger catalog"
+        )
+    tree = DecisionTreeClassifier(
+        max_depth=max_depth, class_weight="balanced", random_state=seed, min_samples_leaf=max(2, len(y) // 20)
+    )
+    tree.fit(X, y)
+    bal = float(balanced_accuracy_score(y, tree.predict(X)))
+    k = min(5, n_never, n_learn)
+    cv = np.nan
+    if k >= 2:
+        folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+        cv = float(balanced_accuracy_score(y, cross_val_predict(tree, X, y, cv=folds)))
+    t = tree.tree_
+    leaf = tree.apply(X)
+    rows = []
+
+    def walk(node, conds):
+        if t.children_left[node] == -1:
+            m = leaf == node
+            rows.append((" and ".join(conds) or "all networks", len(conds), int(m.sum()), int(y[m].sum())))
+            return
+        f, thr = features[t.feature[node]], t.threshold[node]
+        walk(t.children_left[node], conds + [f"{f} <= {thr:.4g}"])
+        walk(t.children_right[node], conds + [f"{f} > {thr:.4g}"])
+
+    walk(0, [])
+    rules = pd.DataFrame(rows, columns=["rule", "depth", "networks", "never_learning"])
+    rules["share"] = rules["never_learning"] / rules["networks"].where(rules["networks"] > 0)
+    return LearningRules(tuple(features), rules, bal, cv, n_never, n_learn)
+
+
 __all__ = [
+    "NEVER_LEARNING",
+    "NEITHER",
+    "CONTRAST_COLUMNS",
+    "LearningRules",
+    "never_learns",
+    "learning_contrast",
+    "learning_rules",
     "FEATURE_LABELS",
     "STRUCTURE_COLUMNS",
     "CORRELATION_FEATURES",
