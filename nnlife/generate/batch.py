@@ -95,8 +95,9 @@ def generate_batch(
     data_root: a folder to look for the dataset in first (in each worker).
     wait: when another run holds the folder's lock (``nnlife.generate.lock``), wait for it to
         finish instead of raising BatchInUseError (a ParameterError naming its pid and host).
-    progress: True for a tqdm bar (notebook-aware), False for none, or a callable
-        ``(done, total, summary dict)``.
+    progress: True for a tqdm bar (notebook-aware), ``"lines"`` for plain-text lines on the
+        process's stderr (``nnlife.generate.progress``: what papermill runs and logs show), False
+        for none, or a callable ``(done, total, summary dict)``.
 
     Returns a DataFrame, one row per lifespan of the batch (trained now or before), sorted by
     network and seed: id, network_index, seed_index, seed, net_id, path, status ("complete",
@@ -297,6 +298,12 @@ def _end_run(out: Path, manifest: dict, run: dict, results, n_done: int, n_jobs:
 
 def _progress_bar(progress, total: int, initial: int, desc: str):
     """A function to call with each finished lifespan's summary (None to close the bar)."""
+    if isinstance(progress, str):
+        if progress != "lines":
+            raise ParameterError(f'progress={progress!r}: use True (a bar), "lines", False or a callable')
+        from .progress import ProgressLines
+
+        return ProgressLines(desc, total, initial)
     if callable(progress):
         state = {"done": initial}
 
