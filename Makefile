@@ -15,14 +15,17 @@ SAMPLES := tests/fixtures/original-format
 venv: $(STAMP)
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found; nnlife needs Python 3.11 (set PYTHON=/path/to/python3.11)"; exit 2; }
+	@echo "make venv: setting up $(VENV) (Python, nnlife and its dependencies: several minutes the first time)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade --quiet pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (nnlife)" >/dev/null
 	touch $(STAMP)
+	@echo "make venv: $(VENV) is ready"
 
 # --- data: Fashion-MNIST from Debian's package, torchvision's download, or a clear message --------
 data: venv
+	@echo "make data: looking for Fashion-MNIST (Debian's package, or torchvision's download)"
 	bash scripts/get-data.sh FashionMNIST
 
 browser:
@@ -42,12 +45,18 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The generation notebook writes one progress line per finished lifespan (done of planned, elapsed,
+# time left) to its kernel's stderr, which is this terminal; papermill's own cell-count bar is off.
 demo: venv data
-	mkdir -p $(REPORTS)
-	$(VENV)/bin/papermill --cwd . notebooks/01-generate-batch.ipynb $(REPORTS)/01-generate-batch.ipynb
+	@mkdir -p $(REPORTS)
+	@echo "demo 1/3: training the demo batch with notebooks/01-generate-batch.ipynb into $(DEMO_BATCH)"
+	@echo "          (6 small networks on 3,000 Fashion-MNIST images: a few minutes on two cores; a finished batch is not trained again)"
+	$(VENV)/bin/papermill --no-progress-bar --cwd . notebooks/01-generate-batch.ipynb $(REPORTS)/01-generate-batch.ipynb
+	@echo "demo 2/3: rendering the executed notebook as $(REPORTS)/01-generate-batch.html"
 	$(VENV)/bin/jupyter nbconvert --to html --no-input $(REPORTS)/01-generate-batch.ipynb --output-dir $(REPORTS) >/dev/null
+	@echo "demo 3/3: analysis reports of the batch (nnlife report: runs the analysis notebooks, a minute or two)"
 	$(VENV)/bin/nnlife report $(DEMO_BATCH) --out $(REPORTS)
-	@echo "demo: batch in $(DEMO_BATCH), HTML reports in $(REPORTS)/"
+	@echo "demo: done: batch in $(DEMO_BATCH), HTML reports in $(REPORTS)/"
 
 # make report DATA="data/batches/x tests/fixtures/original-format"
 report: venv

@@ -2,6 +2,12 @@
 in the terminal of a papermill run of the generation notebook and in the notebook itself."""
 
 import io
+import os
+import re
+import subprocess
+import sys
+
+import nbformat
 
 from conftest import ROOT
 from nnlife.generate.progress import ProgressLines, clock_text
@@ -51,3 +57,45 @@ def test_nothing_to_train_says_so():
     p = ProgressLines("b", total=3, initial=3, stream=out, clock=FakeClock())
     p(None)
     assert out.getvalue() == "b: all 3 lifespans done already\n"
+
+
+def test_a_papermill_run_of_the_generation_notebook_shows_progress_in_the_terminal(tmp_path):
+    """papermill as people run it (no --log-output): the progress lines reach papermill's own
+    stderr, the terminal, while the batch trains, and the executed notebook keeps them too."""
+    out = tmp_path / "batch"
+    params = dict(n_networks=2, epochs=1, train_size=600, val_size=200, workers=2, out_dir=str(out))
+    cmd = [
+        sys.executable,
+        "-m",
+        "papermill",
+        "--no-progress-bar",
+        "--cwd",
+        str(tmp_path),
+        str(NOTEBOOK),
+        str(tmp_path / "run.ipynb"),
+    ]
+    for k, v in params.items():
+        cmd += ["-p", k, str(v)]
+    # as people run it: ipykernel copies the kernel's stderr into the notebook only when it does
+    # not run under pytest (it checks PYTEST_CURRENT_TEST, which the subprocess would inherit)
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    lines = [line for line in res.stderr.splitlines() if line.startswith("batch: ")]
+    assert lines[0] == "batch: 0 of 2 lifespans done, 2 to train", res.stderr[-3000:]
+    assert re.fullmatch(
+        r"batch: 1 of 2 lifespans done \(0 diverged, 0 failed\), elapsed \d+:\d\d, "
+        r"about \d+:\d\d left",
+        lines[1],
+    ), lines
+    assert re.fullmatch(
+        r"batch: 2 of 2 lifespans done \(0 diverged, 0 failed\), elapsed \d+:\d\d, "
+        r"about 0:00 left",
+        lines[2],
+    ), lines
+    assert re.fullmatch(r"batch: 2 of 2 lifespans done in \d+:\d\d \(0 diverged, 0 failed\)", lines[3]), lines
+    nb = nbformat.read(tmp_path / "run.ipynb", as_version=4)
+    stderr = "".join(
+        o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"
+    )
+    assert [line for line in lines if line not in stderr] == [], stderr

@@ -9,7 +9,8 @@ Where the lines go: the process's own standard error (``sys.__stderr__``). For `
 that is the terminal. In a Jupyter kernel it is the terminal that started the kernel, for example
 the one running ``papermill`` or ``make demo``; ipykernel also copies what is written there into
 the notebook, as the cell's stderr output (it captures the kernel's file descriptors and forwards
-them to both places), so a notebook run in JupyterLab shows the same lines. A widget or a
+them to both places; not when ``PYTEST_CURRENT_TEST`` is set, as under pytest), so a notebook run
+in JupyterLab shows the same lines. A widget or a
 ``\\r``-redrawn bar would show in one place only, and not at all in a log file.
 
 The time left is the mean time per lifespan finished in this run times the lifespans still to
