@@ -251,11 +251,20 @@ def prediction_study(
     notes, secs = [], {}
     complete = table[table["status"] == "complete"] if "status" in table.columns else table
     methods = list(methods)
-    if "learned" in methods and len(complete) < MIN_NETWORKS:
+    # the learned predictor learns the val_acc at one target epoch: the last epoch of the curves
+    last = curves.groupby("id")["epoch"].max() if len(curves) else pd.Series(dtype=float)
+    target = float(last.max()) if len(last) else np.nan
+    reach = complete["id"].astype(str).isin(set(last.index[last == target].astype(str)))
+    if "learned" in methods and int(reach.sum()) < MIN_NETWORKS:
         methods.remove("learned")
         notes.append(
-            f"too few networks to train a predictor: {len(complete)} complete curve(s), "
-            f"{MIN_NETWORKS} needed; the learned predictor is left out"
+            f"too few networks to train a predictor: {int(reach.sum())} complete curve(s) reach "
+            f"epoch {target:g}, {MIN_NETWORKS} needed; the learned predictor is left out"
+        )
+    elif "learned" in methods and not reach.all():
+        notes.append(
+            f"{int((~reach).sum())} complete curve(s) end before epoch {target:g}: the methods are "
+            f"compared on the {int(reach.sum())} that reach it"
         )
     penguin_ids = None
     if "penguin" in methods and penguin_networks is not None and len(complete) > penguin_networks:

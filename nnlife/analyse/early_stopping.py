@@ -114,8 +114,9 @@ def replay(
     orders = [rng.permutation(len(ids_all)) for _ in range(n_orders)]
     rows = []
     for m, grp in predictions.groupby("method", sort=False):
-        P = grp.pivot_table(index="id", columns="cutoff", values="predicted").reindex(columns=cuts)
-        U = grp.pivot_table(index="id", columns="cutoff", values="upper").reindex(columns=cuts)
+        # unstack, not pivot_table: a method without intervals at a cut-off (nan upper) keeps its rows
+        P = grp.groupby(["id", "cutoff"])["predicted"].mean().unstack().reindex(columns=cuts)
+        U = grp.groupby(["id", "cutoff"])["upper"].mean().unstack().reindex(index=P.index, columns=cuts)
         T = grp.groupby("id")["truth"].first()
         ok = P.notna().all(axis=1) & T.notna()
         ids = [i for i in ids_all if i in ok.index and ok[i]]
