@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -261,7 +262,14 @@ def write_space(path, spaces, note: dict | None = None) -> Path:
     doc = {"format": SPACE_FILE_FORMAT, "spaces": {k: space_to_dict(v) for k, v in spaces.items()}}
     if note:
         doc["note"] = note
-    return atomic_write(path, json.dumps(doc, indent=1) + "\n")
+    text = json.dumps(doc, indent=1)
+    # one range per line: [low, high] and the layer-count weights on the line of their field
+    text = re.sub(
+        r"\[\s+([^\[\]{}\"]*?)\s+\]",
+        lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]",
+        text,
+    )
+    return atomic_write(path, text + "\n")
 
 
 def read_spaces(path) -> dict:

@@ -186,10 +186,20 @@ def test_a_space_that_cannot_work_is_refused():
 
 
 def test_paper_and_small_draw_exactly_what_they_drew_before_the_extension():
-    # fingerprint of 1200 draws, taken with the sampler as it was before the optional fields
+    # fingerprint of 1200 draws (each network's canonical string and the drawn training values),
+    # taken with the sampler as it was before the optional fields
     h = hashlib.sha256()
     for space in ("paper", "small"):
         for ds in ("CIFAR100", "FashionMNIST", "SVHN"):
             for seed in range(200):
-                h.update(repr(nnlife.sample(space, ds, seed=seed)).encode())
-    assert h.hexdigest() == "bd4b7f7df33f1fe42422ad23d2a69635cb0f5a4da348f7f2ea3a40973b382f84"
+                net, train = nnlife.sample(space, ds, seed=seed)
+                drawn = (
+                    train.batch_size,
+                    train.learning_rate,
+                    train.momentum,
+                    train.dampening,
+                    train.weight_decay,
+                    train.seed,
+                )
+                h.update(f"{net.canonical()}|{drawn!r}".encode())
+    assert h.hexdigest() == "c8bd22fd557bd6468ef1b011a72336fbefdde2ed66bb17a8b5b8620ddaf23a7c"

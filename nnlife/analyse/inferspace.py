@@ -10,7 +10,8 @@ the tables of one dataset:
   seen, widened by the unbiased estimate of a uniform's end points (``min - (max - min) / (n - 1)``
   and the same above, on the log scale for a log-uniform one; integers rounded, so with many
   tables an integer range is the one seen), so that the inferred range covers the one drawn
-  from rather than falling just inside it;
+  from rather than falling just inside it; below 8 values a range is the one seen (three
+  published learning rates would otherwise widen to 0.001..7);
 - the scale of each range, uniform ("linear") or log-uniform ("log"): the one of higher
   likelihood given the values (a log-uniform needs a positive low end; below 8 values the
   parameter keeps nnlife's default scale, since so few cannot tell the two apart);
@@ -35,7 +36,7 @@ from ..errors import ParameterError
 from ..space import SearchSpace
 from ..table import parse_record
 
-MIN_FOR_SCALE = 8  # values below which a range keeps its default scale
+MIN_VALUES = 8  # values below which a range keeps its default scale and is not widened
 
 
 def _specs(source) -> list:
@@ -101,7 +102,7 @@ def _loglik_real(v: np.ndarray, lo: float, hi: float, scale: str) -> float:
 def _scale(values, integer: bool, default: str) -> str:
     v = np.asarray(values, dtype=float)
     lo, hi = float(v.min()), float(v.max())
-    if len(v) < MIN_FOR_SCALE or hi <= lo or lo <= 0:
+    if len(v) < MIN_VALUES or hi <= lo or lo <= 0:
         return default if lo > 0 or default == "linear" else "linear"
     ll = _loglik_int if integer else _loglik_real
     return "log" if ll(v, lo, hi, "log") > ll(v, lo, hi, "linear") else "linear"
@@ -113,7 +114,7 @@ def _int_range(values, default_scale: str = "linear") -> tuple[tuple[int, int], 
         return (1, 1), "linear"
     scale = _scale(v, True, default_scale)
     lo, hi = min(v), max(v)
-    if len(v) >= 2 and hi > lo:  # widened as a real range, rounded: a few values hint at a wider one
+    if len(v) >= MIN_VALUES and hi > lo:  # widened as a real range, then rounded
         if scale == "log":
             pad = (math.log(hi) - math.log(lo)) / (len(v) - 1)
             lo, hi = round(math.exp(math.log(lo) - pad)), round(math.exp(math.log(hi) + pad))
@@ -130,7 +131,7 @@ def _real_range(values, default_scale: str, upper: float | None = None) -> tuple
         return (0.0, 0.0), "linear"
     scale = _scale(v, False, default_scale)
     lo, hi = float(v.min()), float(v.max())
-    if len(v) >= 2 and hi > lo:
+    if len(v) >= MIN_VALUES and hi > lo:
         if scale == "log":
             a, b = math.log(lo), math.log(hi)
             pad = (b - a) / (len(v) - 1)
