@@ -64,3 +64,13 @@ def test_generate_samples_from_a_space_file(tmp_path, sample_paths, capsys):
     assert life.net == net and life.train.batch_size == train.batch_size
     assert json.loads((out / "manifest.json").read_text())["parameters"]["space"] == "inferred-FashionMNIST"
     assert space.conv_layers[0] <= len(life.net.conv) <= space.conv_layers[1]
+
+
+def test_generate_refuses_an_unknown_space_or_a_file_without_the_dataset(tmp_path, sample_paths, capsys):
+    base = ["generate", str(tmp_path / "b"), "--networks", "1", "--dataset", "SVHN", "--space"]
+    assert main(base + ["huge"]) == 2
+    assert "unknown search space 'huge': use one of paper, small, or a space file" in capsys.readouterr().err
+    space_file = nnlife.write_space(tmp_path / "s.json", nnlife.infer_spaces(sample_paths))
+    assert main(base + [str(space_file)]) == 2
+    assert "s.json: no space for SVHN; it holds CIFAR100" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()

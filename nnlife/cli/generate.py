@@ -58,6 +58,13 @@ def add_cli(subparsers) -> None:
         default=None,
         help="local worker processes (default: one per core), or dask-jobqueue jobs",
     )
+    p.add_argument(
+        "--workers-per-gpu",
+        type=int,
+        default=None,
+        metavar="N",
+        help="N single-threaded worker processes per visible GPU, each on its own GPU (instead of --workers)",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default %(default)s)")
     p.add_argument(
         "--not-deterministic", action="store_true", help="do not switch on torch's deterministic algorithms"
@@ -102,8 +109,15 @@ def run(args) -> int:
     epochs = int(args.epochs) if float(args.epochs).is_integer() else args.epochs
     space = args.space
     if space.lower() not in SPACES:  # a space file
+        from pathlib import Path
+
         from ..space import read_space
 
+        if not Path(space).is_file():
+            raise ParameterError(
+                f"unknown search space {space!r}: use one of {', '.join(SPACES)}, or a space file "
+                "(JSON, from nnlife space DATA --out FILE)"
+            )
         space = read_space(space, dataset=args.dataset)
     frame = generate_batch(
         args.out_dir,
@@ -127,10 +141,20 @@ def run(args) -> int:
         data_root=args.data_root,
         progress=not args.quiet,
         wait=args.wait,
+        workers_per_gpu=args.workers_per_gpu,
     )
     counts = frame["status"].value_counts().to_dict()
     print(
         f"{len(frame)} lifespans in {args.out_dir}: {int(frame['trained'].sum())} trained now, "
         + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
     )
+    from ..generate.balance import tail_idle
+
+    now = frame[frame["trained"]]
+    tail = tail_idle(zip(now["worker"], now["started_at"], now["finished_at"]))
+    if tail is not None:
+        print(
+            f"{tail.workers} worker(s) trained for {tail.span_s:.1f} s; idle at the tail (after their "
+            f"last lifespan): {tail.tail_idle_share:.1%} of their time, idle in all: {tail.idle_share:.1%}"
+        )
     return 0
