@@ -8,6 +8,7 @@ import signal
 import subprocess
 
 import numpy as np
+import pytest
 
 import nnlife
 
@@ -36,6 +37,7 @@ def _tables(folder) -> dict:
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.txt"))}
 
 
+@pytest.mark.timeout(900)  # a hang guard: about 2 minutes on 2 cores at load ~3, more when busier
 def test_random_kills_lose_nothing_and_train_nothing_twice(tmp_path):
     rng = np.random.default_rng(20261201)
     ref = tmp_path / "uninterrupted"
