@@ -7,9 +7,24 @@ archives safely and puts every table under ``out_dir/<dataset>/``; see ``publish
 
 from __future__ import annotations
 
+import importlib
+
 from ..errors import ArchiveError, DownloadChecksumError, FetchError
 from .dataverse import DEFAULT_DOI, DEFAULT_SERVER, Listing, RemoteFile, list_files
-from .published import MANIFEST, FetchResult, fetch_published
+
+# loaded on first use: published imports the table reader (pandas), which `nnlife --help` and the
+# command line's parser, reading DEFAULT_DOI and DEFAULT_SERVER, do not need
+_LAZY = {"fetch_published": "published", "FetchResult": "published", "MANIFEST": "published"}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nnlife.fetch' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "fetch_published",
