@@ -87,7 +87,11 @@ def installed(wheel, tmp_path_factory) -> Path:
     _run([sys.executable, "-m", "venv", "--without-pip", venv])
     py = venv / "bin" / "python"
     site = Path(_run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
-    (site / "zz_nnlife_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # every site-packages folder the running interpreter sees (its own, and those its .pth files
+    # add, as when its environment reuses another one's), never the checkout itself
+    reused = [sysconfig.get_paths()["purelib"]]
+    reused += [p for p in sys.path if p.endswith("site-packages") and p not in reused and Path(p).is_dir()]
+    (site / "zz_nnlife_test_dependencies.pth").write_text("".join(f"{p}\n" for p in reused))
     _run(
         [sys.executable, "-m", "pip", "--python", py, "install", "--no-deps", "--no-index", "--quiet", wheel]
     )
