@@ -27,7 +27,7 @@ def nnlife_cmd(*args) -> list[str]:
     return [sys.executable, "-m", "nnlife.cli", *map(str, args)]
 
 
-def generate(out: Path, *args, env=None, timeout: float = 300) -> subprocess.CompletedProcess:
+def generate(out: Path, *args, env=None, timeout: float = 540) -> subprocess.CompletedProcess:
     """Run ``nnlife generate OUT ARGS`` to its end; fail the test with its output when it fails."""
     proc = subprocess.run(
         nnlife_cmd("generate", out, *args), cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
@@ -99,3 +99,26 @@ def wait_for(condition, what: str, timeout: float = 120, every: float = 0.1):
             return value
         time.sleep(every)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def attempts(folder: Path) -> dict[str, list[dict]]:
+    """id -> the events of its log, ``<batch>/logs/<id>.log`` (``nnlife.generate.task`` appends a
+    line when a worker starts training a lifespan, finishes it, finds it finished or fails):
+    ``{"event": "start", "pid": "123", "host": ..., "slurm_job": ..., ...}`` in file order."""
+    out = {}
+    for log in sorted((Path(folder) / "logs").glob("*.log")):
+        events = []
+        for line in log.read_text().splitlines(keepends=True):
+            if not line.endswith("\n") or len(line.split()) < 2:  # a line being written now
+                continue
+            stamp, event, *fields = line.split()
+            events.append(
+                {"time": stamp, "event": event, **dict(f.split("=", 1) for f in fields if "=" in f)}
+            )
+        out[log.stem] = events
+    return out
+
+
+def in_training(folder: Path) -> dict[str, dict]:
+    """id -> the "start" event of each lifespan some worker is training now (its last event)."""
+    return {i: ev[-1] for i, ev in attempts(folder).items() if ev and ev[-1]["event"] == "start"}

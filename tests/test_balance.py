@@ -51,3 +51,45 @@ def test_tail_idle_of_hand_timed_runs():
     t = tail_idle([("A", 0, 5), ("B", 0, 2), ("B", 3, 5)])
     assert t.tail_idle_share == 0 and t.idle_share == pytest.approx(1 / 10)
     assert tail_idle([]) is None
+
+
+def test_a_batch_trains_largest_first_and_records_its_tail(tmp_path):
+    """One single-threaded worker process takes the lifespans one at a time: in order of
+    estimated cost. (A process, not an in-process thread cluster: torch training in Dask's
+    worker threads of the test process has crashed the process here.)"""
+    import json
+
+    from distributed import Client, LocalCluster
+
+    from nnlife import generate_batch
+
+    out = tmp_path / "b"
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as lc,
+        Client(lc) as client,
+    ):
+        frame = generate_batch(
+            out,
+            "FashionMNIST",
+            5,
+            seed=4,
+            epochs=1,
+            train_size=600,
+            val_size=200,
+            scheduler=client,
+            progress=False,
+        )
+    jobs = {j.id: j for j in _plan(out)}
+    started = frame.sort_values("started_at")["id"].tolist()
+    costs = [lifespan_cost(jobs[i].net, jobs[i].train, 600, 200) for i in started]
+    assert costs == sorted(costs, reverse=True) and len(set(costs)) == 5
+    assert (frame["finished_at"] > frame["started_at"]).all() and frame["worker"].nunique() == 1
+    run = json.loads((out / "manifest.json").read_text())["runs"][-1]
+    assert run["workers_used"] == 1 and run["tail_idle_share"] == 0.0 and 0 <= run["idle_share"] < 1
+    assert run["span_s"] >= (frame["finished_at"] - frame["started_at"]).sum() * 0.999
+
+
+def _plan(out):
+    from nnlife.generate.plan import plan_batch
+
+    return plan_batch(out, "FashionMNIST", 5, seed=4, epochs=1, train_size=600, val_size=200)

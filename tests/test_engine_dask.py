@@ -9,7 +9,18 @@ import signal
 
 import pytest
 
-from engines import VENV_BIN, free_port, generate, nnlife_cmd, start, stop, tables, wait_for
+from engines import (
+    VENV_BIN,
+    attempts,
+    free_port,
+    generate,
+    in_training,
+    nnlife_cmd,
+    start,
+    stop,
+    tables,
+    wait_for,
+)
 
 
 @pytest.fixture
@@ -70,7 +81,7 @@ def dask_cluster(tmp_path):
         assert sorted(pids.values()) == sorted(p.pid for p in procs[1:])
         yield address, pids
     finally:
-        stop(procs)
+        stop(procs, grace=5)  # a worker whose peer was killed can hang in close; then SIGKILL
 
 
 def test_a_killed_worker_has_its_lifespan_rerun_on_the_other(tmp_path, dask_cluster):
@@ -97,21 +108,26 @@ def test_a_killed_worker_has_its_lifespan_rerun_on_the_other(tmp_path, dask_clus
     batch = start(nnlife_cmd("generate", out, *args), tmp_path / "batch.log")
     try:
         with Client(address, timeout=60) as client:
-            # a worker busy with a lifespan whose table is not written yet
+            # a worker process in the middle of a lifespan (its log says "start", nothing after)
             def busy_worker():
-                busy = [w for w, keys in client.processing().items() if keys]
-                return busy[0] if busy and len(tables(out)) < n else None
+                now = [(int(ev["pid"]), lid) for lid, ev in in_training(out).items()]
+                return next(((pid, lid) for pid, lid in now if pid in pids.values()), None)
 
-            victim = wait_for(busy_worker, "a worker training a lifespan", timeout=240, every=0.05)
-            before = {p.name for p in tables(out)}
-            os.kill(pids[victim], signal.SIGKILL)
+            victim_pid, interrupted = wait_for(
+                busy_worker, "a worker training a lifespan", timeout=240, every=0.05
+            )
+            victim = next(a for a, p in pids.items() if p == victim_pid)
+            os.kill(victim_pid, signal.SIGKILL)
             wait_for(lambda: len(client.scheduler_info()["workers"]) == 1, "the scheduler to drop the worker")
             survivor = next(iter(client.scheduler_info()["workers"]))
             assert survivor != victim and survivor in pids
             assert batch.wait(timeout=300) == 0, (tmp_path / "batch.log").read_text()[-4000:]
-            assert list(client.scheduler_info()["workers"]) == [survivor]  # it finished the batch
+            assert list(client.scheduler_info()["workers"]) == [survivor]
     finally:
         stop([batch])
-    assert len(tables(out)) == n and len(before) < n
+    assert len(tables(out)) == n
+    events = [(e["event"], int(e["pid"])) for e in attempts(out)[interrupted]]
+    assert events[0] == ("start", victim_pid) and ("finished", victim_pid) not in events
+    assert events[-2:] == [("start", pids[survivor]), ("finished", pids[survivor])]  # rerun on the other
     again = generate(out, *args)
     assert f"{n} lifespans in {out}: 0 trained now, {n} complete" in again.stdout

@@ -12,7 +12,20 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from engines import TINY, VENV_BIN, curves, generate, nnlife_cmd, snapshot, start, stop, tables, wait_for
+from engines import (
+    TINY,
+    VENV_BIN,
+    attempts,
+    curves,
+    generate,
+    in_training,
+    nnlife_cmd,
+    snapshot,
+    start,
+    stop,
+    tables,
+    wait_for,
+)
 
 STATE = Path(os.environ.get("NNLIFE_SLURM_DIR", "/var/tmp/nnlife-slurm"))
 DAEMONS = {
@@ -139,15 +152,22 @@ def test_a_cancelled_worker_job_then_a_rerun_completes_without_retraining(tmp_pa
     ]
     batch = start(nnlife_cmd("generate", out, *args), tmp_path / "first-run.log", env=slurm_env)
     try:
-        # both worker jobs running and the batch under way (a table or more, at least 3 to go)
-        def in_progress():
+        # both worker jobs up, a table or more written, and job J training lifespan L right now
+        def job_mid_lifespan():
             running = [j for j, s in squeue(slurm_env, name) if s == "RUNNING"]
-            return running if len(running) == 2 and 1 <= len(tables(out)) <= n - 3 else None
+            if len(running) != 2 or not 1 <= len(tables(out)) <= n - 2:
+                return None
+            busy = [
+                (ev["slurm_job"], lid) for lid, ev in in_training(out).items() if ev["slurm_job"] in running
+            ]
+            return busy[0] if busy else None
 
-        jobs = wait_for(in_progress, "two running worker jobs and a batch in progress", timeout=240)
+        victim, interrupted = wait_for(
+            job_mid_lifespan, "a worker job in the middle of a lifespan", timeout=240, every=0.05
+        )
         before = snapshot(out)
-        subprocess.run(["scancel", jobs[0]], env=slurm_env, check=True)
-        wait_for(lambda: jobs[0] not in [j for j, _ in squeue(slurm_env, name)], "the job to be cancelled")
+        subprocess.run(["scancel", victim], env=slurm_env, check=True)
+        wait_for(lambda: victim not in [j for j, _ in squeue(slurm_env, name)], "the job to be cancelled")
         assert batch.wait(timeout=300) == 0, (tmp_path / "first-run.log").read_text()[-4000:]
     finally:
         stop([batch])
@@ -155,7 +175,25 @@ def test_a_cancelled_worker_job_then_a_rerun_completes_without_retraining(tmp_pa
     after_first = snapshot(out)
     assert len(after_first) == n  # the other job trained the rest
     assert {k: after_first[k] for k in before} == before  # finished tables untouched
+    assert interrupted + ".txt" not in before
+    log = attempts(out)
+    assert sorted(log) == sorted(p.stem for p in tables(out))
+    # the interrupted lifespan: started in the cancelled job, never finished there, then
+    # trained from the start and finished by the other job
+    events = [(e["event"], e["slurm_job"]) for e in log[interrupted]]
+    assert events[0] == ("start", victim) and ("finished", victim) not in events
+    other = events[-1][1]
+    assert other != victim and events[-2:] == [("start", other), ("finished", other)]
+    # none trained twice: one "finished" per lifespan; every other start is one the cancel cut short
+    for lid, evs in log.items():
+        assert [e["event"] for e in evs].count("finished") == 1, (lid, evs)
+        finished_at = [k for k, e in enumerate(evs) if e["event"] == "finished"][0]
+        assert all(e["event"] != "start" for e in evs[finished_at:]), (lid, evs)
+        cut = [e for e in evs[:finished_at] if e["event"] == "start"][:-1]
+        assert all(e["slurm_job"] == victim for e in cut), (lid, evs)
 
+    logs_before = {p.name: p.read_bytes() for p in (out / "logs").iterdir()}
     rerun = generate(out, *args, env=slurm_env)
     assert f"{n} lifespans in {out}: 0 trained now, {n} complete" in rerun.stdout
     assert snapshot(out) == after_first  # same inode, mtime, bytes
+    assert {p.name: p.read_bytes() for p in (out / "logs").iterdir()} == logs_before  # no task ran

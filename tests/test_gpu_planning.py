@@ -65,3 +65,23 @@ def test_bench_gpu_fails_clearly_without_a_gpu():
     )
     assert proc.returncode == 2
     assert "needs a CUDA GPU" in proc.stderr and "--cpu-check" in proc.stderr
+
+
+def test_workers_per_gpu_is_refused_where_it_cannot_apply(tmp_path):
+    import torch
+
+    from nnlife import generate_batch
+
+    small = dict(epochs=1, train_size=600, val_size=200, progress=False)
+    cases = [
+        (dict(workers_per_gpu=2, scheduler="tcp://127.0.0.1:1"), "with a scheduler"),
+        (dict(workers_per_gpu=2, workers=2), "not both"),
+        (dict(workers_per_gpu=2, device="cpu"), "trains on the GPUs"),
+        (dict(workers_per_gpu=0), "workers_per_gpu must be"),
+    ]
+    if not torch.cuda.is_available():  # as on this project's machine
+        cases.append((dict(workers_per_gpu=2), "needs a GPU"))
+    for kwargs, message in cases:
+        with pytest.raises(ParameterError, match=message):
+            generate_batch(tmp_path / "b", "FashionMNIST", 2, **small, **kwargs)
+    assert not (tmp_path / "b" / "manifest.json").exists()  # refused before anything ran

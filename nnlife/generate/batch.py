@@ -18,7 +18,9 @@ from importlib import metadata
 from pathlib import Path
 
 from .. import __version__
+from ..datasets import split_sizes
 from ..errors import NnlifeError, ParameterError
+from .balance import largest_first, tail_idle
 from .cluster import Connection, check_scheduler, label, runs_here
 from .device import resolve_device
 from .locate import locate_dataset
@@ -73,6 +75,7 @@ def generate_batch(
     data_root=None,
     progress=True,
     wait: bool = False,
+    workers_per_gpu: int | None = None,
 ):
     """Train a batch of lifespans on Dask, one table per lifespan in ``out_dir``.
 
@@ -93,6 +96,8 @@ def generate_batch(
     save_weights: also write each network's final weights, ``<id>.weights.pt``.
     checkpoint_every: epochs between checkpoints of unfinished lifespans (None: none).
     data_root: a folder to look for the dataset in first (in each worker).
+    workers_per_gpu: N single-threaded worker processes per visible GPU on this machine, each
+        seeing only its GPU (``nnlife.generate.gpus``); instead of ``workers``, local only.
     wait: when another run holds the folder's lock (``nnlife.generate.lock``), wait for it to
         finish instead of raising BatchInUseError (a ParameterError naming its pid and host).
     progress: True for a tqdm bar (notebook-aware), ``"lines"`` for plain-text lines on the
@@ -102,7 +107,10 @@ def generate_batch(
     Returns a DataFrame, one row per lifespan of the batch (trained now or before), sorted by
     network and seed: id, network_index, seed_index, seed, net_id, path, status ("complete",
     "diverged", "failed"), rows, final_val_acc (%), elapsed_s (training seconds), trained (in
-    this call), error. Raises ParameterError (or DatasetNotFoundError) for bad parameters before
+    this call), error, worker, started_at, finished_at (where and when, in Unix seconds, this call
+    trained it; empty and nan otherwise). The lifespans are submitted largest first by estimated
+    cost (``nnlife.generate.balance``); the manifest's run records the workers' idle share at
+    the tail. Raises ParameterError (or DatasetNotFoundError) for bad parameters before
     any training starts, and NnlifeError after the run when some lifespans failed (their tables
     are missing; the others are written, and a second call retries the failed ones).
     """
@@ -120,6 +128,9 @@ def generate_batch(
         val_source=val_source,
         deterministic=deterministic,
     )
+    slots = _gpu_slots(workers_per_gpu, scheduler, workers, device)
+    if slots and device == "auto":
+        device = "cuda"  # each GPU worker sees its one GPU as cuda:0
     _check_run(scheduler, device, checkpoint_every)  # before the folder is made: nothing written
     name, out = check_parameters(out_dir, dataset, workers=workers, **batch)
     if runs_here(scheduler):
@@ -141,6 +152,7 @@ def generate_batch(
             checkpoint_every=checkpoint_every,
             data_root=data_root,
             progress=progress,
+            gpu_slots=slots,
         )
 
 
@@ -149,7 +161,19 @@ def _say_waiting(out: Path):
 
 
 def _locked_run(
-    out, name, batch, jobs, *, scheduler, workers, device, save_weights, checkpoint_every, data_root, progress
+    out,
+    name,
+    batch,
+    jobs,
+    *,
+    scheduler,
+    workers,
+    device,
+    save_weights,
+    checkpoint_every,
+    data_root,
+    progress,
+    gpu_slots,
 ):
     """The rest of ``generate_batch``, with the folder's lock held: resume, train, record the run."""
     manifest = open_manifest(out, batch_parameters(name, **batch))
@@ -161,7 +185,8 @@ def _locked_run(
         if life is not None:
             done[job.id] = summary(job, life, trained=False)
     todo = [job for job in jobs if job.id not in done]
-    n_workers = workers or os.cpu_count() or 1
+    n_workers = len(gpu_slots) if gpu_slots else (workers or os.cpu_count() or 1)
+    gpus = sorted({s.gpu for s in gpu_slots}) if gpu_slots else None
     run = _start_run(
         out,
         manifest,
@@ -171,6 +196,8 @@ def _locked_run(
         workers=workers,
         save_weights=save_weights,
         checkpoint_every=checkpoint_every,
+        workers_per_gpu=len(gpu_slots) // len(gpus) if gpu_slots else None,
+        gpus=gpus,
     )
 
     # --- train what is left, one Dask task per lifespan -------------------------------------------
@@ -181,13 +208,18 @@ def _locked_run(
             local = scheduler is None
             opts = TaskOptions(
                 device=device,
-                torch_threads=max(1, (os.cpu_count() or 1) // n_workers) if local else None,
+                torch_threads=1
+                if gpu_slots
+                else (max(1, (os.cpu_count() or 1) // n_workers) if local else None),
                 save_weights=save_weights,
                 checkpoint_every=checkpoint_every,
                 data_root=None if data_root is None else str(data_root),
             )
             run["scheduler"] = label(scheduler, n_workers)
-            results = _submit(todo, opts, Connection(scheduler, n_workers, workers), bar)
+            n_train = images_per_epoch(name, batch["train_size"], batch["val_size"], batch["val_source"])
+            n_val = batch["val_size"] or split_sizes(name, batch["val_source"], batch["val_size"])[1]
+            connection = Connection(scheduler, n_workers, workers, gpu_slots=gpu_slots)
+            results = _submit(largest_first(todo, n_train, n_val), opts, connection, bar)
     finally:
         _end_run(out, manifest, run, results, n_done=len(done), n_jobs=len(jobs))
         bar(None)
@@ -240,6 +272,8 @@ def _start_run(out: Path, manifest: dict, jobs, todo, **settings) -> dict:
         "workers": settings["workers"],
         "save_weights": settings["save_weights"],
         "checkpoint_every": settings["checkpoint_every"],
+        "workers_per_gpu": settings["workers_per_gpu"],
+        "gpus": settings["gpus"],
         "pid": os.getpid(),
         "to_train": len(todo),
         "trained": 0,
@@ -269,13 +303,41 @@ def _start_run(out: Path, manifest: dict, jobs, todo, **settings) -> dict:
     return run
 
 
-def _submit(todo, opts: TaskOptions, connection: Connection, bar) -> list[dict]:
-    """Run ``run_job`` for every job on the cluster; the summaries in the order they finish."""
+def _gpu_slots(workers_per_gpu, scheduler, workers, device):
+    """The GPU worker slots of ``workers_per_gpu`` (None without it); ParameterError when it
+    cannot apply: with another scheduler or ``workers``, on the CPU, or without a GPU."""
+    if workers_per_gpu is None:
+        return None
+    from .gpus import gpu_workers_here
+
+    if scheduler is not None:
+        raise ParameterError(
+            "workers_per_gpu starts GPU workers on this machine; with a scheduler, start them "
+            "there: per GPU, N `dask worker --nthreads 1` processes with CUDA_VISIBLE_DEVICES set "
+            "to it (or a dask-jobqueue job per GPU with processes: N)"
+        )
+    if workers is not None:
+        raise ParameterError("give workers (CPU worker processes) or workers_per_gpu, not both")
+    if str(device) not in ("auto", "cuda"):
+        raise ParameterError(
+            f"workers_per_gpu trains on the GPUs (device 'auto' or 'cuda'), not on device "
+            f"{device!r}: each worker sees its one GPU as cuda:0"
+        )
+    return gpu_workers_here(workers_per_gpu)
+
+
+def _submit(ordered, opts: TaskOptions, connection: Connection, bar) -> list[dict]:
+    """Run ``run_job`` for every job on the cluster, ``ordered`` as ``balance.largest_first``
+    gives them ((job, cost, priority), largest first; Dask starts higher priorities first);
+    the summaries in the order they finish."""
     from distributed import as_completed
 
     results = []
     with main_hidden(), connection as client:  # workers spawned meanwhile skip the main module
-        futures = {client.submit(run_job, job, opts, retries=2, pure=False): job for job in todo}
+        futures = {
+            client.submit(run_job, job, opts, retries=2, pure=False, priority=priority): job
+            for job, _, priority in ordered
+        }
         for fut in as_completed(futures):
             try:
                 result = fut.result()
@@ -291,6 +353,14 @@ def _end_run(out: Path, manifest: dict, run: dict, results, n_done: int, n_jobs:
     run["finished"] = _now()
     run["trained"] = sum(1 for r in results if r["trained"])
     run["failed"] = sum(1 for r in results if r["status"] == "failed")
+    tail = tail_idle((r["worker"], r["started_at"], r["finished_at"]) for r in results if r["trained"])
+    if tail is not None:  # how evenly the lifespans filled the workers (balance.TailIdle)
+        run.update(
+            workers_used=tail.workers,
+            span_s=round(tail.span_s, 3),
+            tail_idle_share=round(tail.tail_idle_share, 4),
+            idle_share=round(tail.idle_share, 4),
+        )
     if n_done + sum(1 for r in results if r["status"] != "failed") == n_jobs:
         manifest["finished"] = run["finished"]  # the batch is complete
     write_manifest(out, manifest)

@@ -127,11 +127,31 @@ def _jobqueue_class(name: str):
     return getattr(dask_jobqueue, name)
 
 
+# dask-jobqueue options of the cluster (its scheduler), not of the job: job_script leaves them out
+CLUSTER_ONLY = (
+    "n_workers",
+    "loop",
+    "shared_temp_directory",
+    "silence_logs",
+    "name",
+    "asynchronous",
+    "dashboard_address",
+    "host",
+    "scheduler_options",
+    "scheduler_cls",
+)
+# One task at a time per worker thread, the rest queued at the scheduler in priority order, so
+# that a worker that frees up takes the largest task left (Dask's default, 1.1, gives each
+# single-threaded worker a second task to wait behind its first).
+WORKER_SATURATION = 1.0
+
+
 def job_script(options) -> str:
     """The batch-job script that dask-jobqueue would submit for these options (see
     ``jobqueue_options``), built without starting a Dask scheduler or touching the batch system;
     the scheduler address is a placeholder. For checking options before a real run."""
     name, _, kwargs = jobqueue_options(options)
+    kwargs = {k: v for k, v in kwargs.items() if k not in CLUSTER_ONLY}
     cls = _jobqueue_class(name)
     try:
         job = cls.job_cls("tcp://<scheduler-address>:8786", name="nnlife-worker", **_with_malloc(kwargs))
@@ -164,15 +184,28 @@ class Connection:
     """A context manager yielding a distributed.Client for ``scheduler``; it closes only what it
     started itself (a Client the caller passed stays open)."""
 
-    def __init__(self, scheduler, local_workers: int, jobs: int | None):
+    def __init__(self, scheduler, local_workers: int, jobs: int | None, gpu_slots=None):
         self.scheduler, self.local_workers, self.jobs = scheduler, local_workers, jobs
+        self.gpu_slots = gpu_slots  # nnlife.generate.gpus.WorkerSlot list: a local GPU cluster
         self.owned: list = []
 
     def __enter__(self):
+        import dask
+
+        with dask.config.set({"distributed.scheduler.worker-saturation": WORKER_SATURATION}):
+            return self._connect()
+
+    def _connect(self):
         from distributed import Client, LocalCluster
 
         s = self.scheduler
-        if s is None:
+        if s is None and self.gpu_slots:
+            from .gpus import gpu_cluster
+
+            cluster = gpu_cluster(self.gpu_slots)
+            self.owned.append(cluster)
+            client = Client(cluster)
+        elif s is None:
             # No dashboard (the progress bar is the UI; pass your own Client for one); the
             # scheduler's small HTTP server takes any free port rather than insisting on 8787.
             with malloc_environment():

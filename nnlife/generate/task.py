@@ -11,6 +11,8 @@ lifespan resumes from ``checkpoints/<id>.pt``.
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +20,7 @@ from pathlib import Path
 from ..errors import TableError
 from ..spec import NetSpec, TrainSpec
 from ..table import read_lifespan, write_lifespan
+from .attempts import log_event, where
 from .plan import LifespanJob
 
 CHECKPOINT_DIR = "checkpoints"  # under the batch folder: one <id>.pt per unfinished lifespan
@@ -47,8 +50,16 @@ def finished(job: LifespanJob):
     return life
 
 
-def summary(job: LifespanJob, life, trained: bool) -> dict:
-    """The row of ``generate_batch``'s result for a lifespan that has its table."""
+def summary(
+    job: LifespanJob,
+    life,
+    trained: bool,
+    worker: str = "",
+    started_at: float = math.nan,
+    finished_at: float = math.nan,
+) -> dict:
+    """The row of ``generate_batch``'s result for a lifespan that has its table; ``worker``,
+    ``started_at`` and ``finished_at`` (Unix seconds) say where and when this task trained it."""
     curve = life.curve
     return {
         "id": job.id,
@@ -63,6 +74,9 @@ def summary(job: LifespanJob, life, trained: bool) -> dict:
         "elapsed_s": float(curve["elapsed_s"].iloc[-1]) if len(curve) else float("nan"),
         "trained": trained,
         "error": "",
+        "worker": worker,
+        "started_at": started_at,
+        "finished_at": finished_at,
     }
 
 
@@ -81,6 +95,9 @@ def failed_summary(job: LifespanJob, error: BaseException) -> dict:
         "elapsed_s": float("nan"),
         "trained": False,
         "error": f"{type(error).__name__}: {error}",
+        "worker": "",
+        "started_at": math.nan,
+        "finished_at": math.nan,
     }
 
 
@@ -99,19 +116,56 @@ def run_job(job: LifespanJob, opts: TaskOptions) -> dict:
     """Train one lifespan of a batch and write its table atomically; return its summary dict.
 
     A table already there and sound (a task that ran twice) is kept and not trained again.
+    Every start, end, find and failure goes into the lifespan's log (``attempts``).
     """
     import torch
 
-    from .data import load_dataset
-    from .train import train_lifespan
-
     if opts.torch_threads:
         torch.set_num_threads(opts.torch_threads)
+    place, batch = where(), Path(job.path).parent
     life = finished(job)
     if life is not None:
+        log_event(batch, job.id, "found", place)
         return summary(job, life, trained=False)
-    net, train = NetSpec.from_dict(job.net), TrainSpec.from_dict(job.train)
-    data = load_dataset(
+    try:
+        data = _load(job, opts)
+    except BaseException as e:
+        log_event(batch, job.id, "failed", place, error=type(e).__name__, during="load_dataset")
+        raise
+    started_at = time.time()  # training starts (the dataset is in memory: loaded once per process)
+    log_event(batch, job.id, "start", place)
+    try:
+        life, written = _train_and_write(job, opts, data)
+    except BaseException as e:
+        log_event(batch, job.id, "failed", place, error=type(e).__name__)
+        raise
+    log_event(
+        batch,
+        job.id,
+        "finished",
+        place,
+        status=life.status,
+        rows=len(life.curve),
+        elapsed_s=f"{float(life.curve['elapsed_s'].iloc[-1]):.3f}" if len(life.curve) else None,
+        resumed_at_epoch=life.meta.get("resumed_at_epoch"),
+        table=written,
+    )
+    return summary(
+        job,
+        life,
+        trained=True,
+        worker=place.get("worker") or f"{place['host']}:{place['pid']}",
+        started_at=started_at,
+        finished_at=time.time(),
+    )
+
+
+def _load(job: LifespanJob, opts: TaskOptions):
+    """The lifespan's dataset (``load_dataset`` keeps it for the process's later lifespans)."""
+    from .data import load_dataset
+
+    train = TrainSpec.from_dict(job.train)
+    return load_dataset(
         train.dataset,
         root=opts.data_root,
         train_size=train.train_size,
@@ -119,6 +173,13 @@ def run_job(job: LifespanJob, opts: TaskOptions) -> dict:
         seed=train.subset_seed,
         val_source=train.val_source,
     )
+
+
+def _train_and_write(job: LifespanJob, opts: TaskOptions, data):
+    """Train the lifespan and write its table; (Lifespan, "written" or "kept")."""
+    from .train import train_lifespan
+
+    net, train = NetSpec.from_dict(job.net), TrainSpec.from_dict(job.train)
     path = Path(job.path)
     checkpoint = path.parent / CHECKPOINT_DIR / f"{job.id}.pt"
     life = train_lifespan(
@@ -132,13 +193,14 @@ def run_job(job: LifespanJob, opts: TaskOptions) -> dict:
         checkpoint=checkpoint if opts.checkpoint_every else None,
         checkpoint_every=opts.checkpoint_every,
     )
+    written = "written"
     try:
         write_lifespan(life, path)
     except FileExistsError:  # another run of this task finished first: keep its table
-        pass
+        written = "kept"
     if checkpoint.exists():
         checkpoint.unlink()
-    return summary(job, life, trained=True)
+    return life, written
 
 
 __all__ = [
