@@ -11,9 +11,10 @@ from nnlife.errors import ParameterError
 
 REFERENCE = ROOT / "data" / "reference"
 LABELS_FILE = REFERENCE / "shape-labels.csv"
-# The agreement reached on the committed labels (64 of 72 curves, 2026-12-02): a floor that fails
+# The agreement reached on the committed labels (66 of 75 curves = 88.0 %, 2026-12-02; 64 of the
+# 72 the rules were refined on, 2 of the 3 labelled after): a floor, a little under it, that fails
 # if the rules regress. The still_rising / saturating boundary holds most of the rest.
-AGREEMENT_FLOOR = 0.88
+AGREEMENT_FLOOR = 0.87
 
 
 @pytest.fixture(scope="module")
