@@ -208,9 +208,10 @@ def _locked_run(
             local = scheduler is None
             opts = TaskOptions(
                 device=device,
-                torch_threads=1
-                if gpu_slots
-                else (max(1, (os.cpu_count() or 1) // n_workers) if local else None),
+                # one torch thread per worker (DESIGN: one single-threaded worker per core): two
+                # threads in one worker crashed ("free(): invalid size") or changed curves on some
+                # sampled networks on this CPU (torch 2.14.1), so more threads are never given
+                torch_threads=1 if (gpu_slots or local) else None,
                 save_weights=save_weights,
                 checkpoint_every=checkpoint_every,
                 data_root=None if data_root is None else str(data_root),
