@@ -329,6 +329,7 @@ class NetSpec:
 
 VAL_SOURCES = ("test", "train")  # official test split, or a held-out part of the training split
 MEMORY_FORMATS = ("channels_last", "contiguous")  # conv tensor layouts nnlife trains in (issue 16)
+DEFAULT_MEMORY_FORMAT = "channels_last"  # what new tables and batches train in (issue 16)
 LEGACY_MEMORY_FORMAT = "contiguous"  # what nnlife tables without a memory_format column used
 PRECISIONS = ("fp32",)  # nnlife trains in float32; the field records it for provenance
 
@@ -357,7 +358,7 @@ class TrainSpec:
     drop_last_val: bool = False  # the original dropped the last partial validation batch
     lr_schedule: str = "constant"  # "constant" (the original) or "cosine"
     precision: str = "fp32"  # arithmetic of training
-    memory_format: str = "channels_last"  # conv tensors NHWC, or NCHW ("contiguous"): sum order
+    memory_format: str = DEFAULT_MEMORY_FORMAT  # conv tensors NHWC, or NCHW ("contiguous"): sum order
 
     def __post_init__(self):
         object.__setattr__(self, "dataset", canonical_name(self.dataset))

@@ -69,6 +69,13 @@ def add_cli(subparsers) -> None:
     p.add_argument(
         "--not-deterministic", action="store_true", help="do not switch on torch's deterministic algorithms"
     )
+    p.add_argument(
+        "--memory-format",
+        choices=("channels_last", "contiguous"),
+        default=None,
+        help="conv tensor layout (default: the batch folder's own when it holds one, which is "
+        "contiguous for batches begun before nnlife had the setting; channels_last for a new batch)",
+    )
     p.add_argument("--save-weights", action="store_true", help="also write <id>.weights.pt per table")
     p.add_argument(
         "--checkpoint-every",
@@ -136,6 +143,7 @@ def run(args) -> int:
         subset_seed=args.subset_seed,
         val_source=args.val_source,
         deterministic=not args.not_deterministic,
+        memory_format=args.memory_format,
         save_weights=args.save_weights,
         checkpoint_every=args.checkpoint_every,
         data_root=args.data_root,

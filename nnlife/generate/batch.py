@@ -20,13 +20,14 @@ from pathlib import Path
 from .. import __version__
 from ..datasets import split_sizes
 from ..errors import NnlifeError, ParameterError
+from ..spec import DEFAULT_MEMORY_FORMAT
 from .balance import largest_first, tail_idle
 from .cluster import Connection, check_scheduler, label, runs_here
 from .device import resolve_device
 from .locate import locate_dataset
 from .lock import BatchLock
 from .mainguard import main_hidden
-from .manifest import batch_parameters, open_manifest, write_manifest
+from .manifest import batch_parameters, folder_parameters, open_manifest, write_manifest
 from .plan import check_fits, check_parameters, images_per_epoch, plan_batch
 from .task import TaskOptions, failed_summary, finished, run_job, summary
 
@@ -70,6 +71,7 @@ def generate_batch(
     subset_seed: int = 0,
     val_source: str = "test",
     deterministic: bool = True,
+    memory_format: str | None = None,
     save_weights: bool = False,
     checkpoint_every: float | None = None,
     data_root=None,
@@ -93,6 +95,9 @@ def generate_batch(
     device: "auto", "cpu", "cuda", "cuda:N", resolved in each worker.
     deterministic: torch's deterministic algorithms (``TrainSpec.deterministic``); on by default so
         that ``nnlife.reproduce`` replays a table exactly.
+    memory_format: "channels_last" or "contiguous" (``TrainSpec.memory_format``); None: the
+        batch's own when ``out_dir`` holds one (``contiguous`` for batches begun before the
+        setting existed, so a resumed batch trains as it began), else "channels_last".
     save_weights: also write each network's final weights, ``<id>.weights.pt``.
     checkpoint_every: epochs between checkpoints of unfinished lifespans (None: none).
     data_root: a folder to look for the dataset in first (in each worker).
@@ -132,6 +137,7 @@ def generate_batch(
     if slots and device == "auto":
         device = "cuda"  # each GPU worker sees its one GPU as cuda:0
     _check_run(scheduler, device, checkpoint_every)  # before the folder is made: nothing written
+    batch["memory_format"] = _memory_format(out_dir, memory_format)
     name, out = check_parameters(out_dir, dataset, workers=workers, **batch)
     if runs_here(scheduler):
         locate_dataset(name, root=data_root)  # the data must be here (a shared file system)
@@ -154,6 +160,19 @@ def generate_batch(
             progress=progress,
             gpu_slots=slots,
         )
+
+
+def _memory_format(out_dir, requested: str | None) -> str:
+    """``requested``, or for None the batch folder's own (its manifest's, legacy-aware), or the
+    default for a new batch. A value that differs from the folder's is refused later, with the
+    other parameters, by ``open_manifest``."""
+    if requested is not None:
+        return requested
+    try:
+        own = folder_parameters(Path(out_dir).expanduser().absolute())
+    except (TypeError, OSError):  # out_dir itself is checked by check_parameters
+        own = None
+    return own["memory_format"] if own else DEFAULT_MEMORY_FORMAT
 
 
 def _say_waiting(out: Path):

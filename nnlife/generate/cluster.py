@@ -191,6 +191,8 @@ class Connection:
 
     def __enter__(self):
         import dask
+        import distributed  # noqa: F401  (its defaults must be in dask.config before the set below:
+        # a key set while "distributed" is absent is removed, with everything under it, on exit)
 
         with dask.config.set({"distributed.scheduler.worker-saturation": WORKER_SATURATION}):
             return self._connect()

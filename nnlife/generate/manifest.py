@@ -1,8 +1,10 @@
 """A batch folder's ``manifest.json``: the batch's parameters, versions, host, and every run.
 
 A second run into the same folder must repeat the parameters in ``BATCH_PARAMETERS``; other
-parameters are refused (use a new folder, named after what made it). The manifest is written
-atomically (``nnlife.atomic``) at the start and the end of each run.
+parameters are refused (use a new folder, named after what made it). A parameter that nnlife
+added after a batch was started reads, for that batch, as what nnlife did before it existed
+(``LEGACY_PARAMETERS``), so a batch resumed by a newer nnlife goes on exactly as it began. The
+manifest is written atomically (``nnlife.atomic``) at the start and the end of each run.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from ..atomic import atomic_write
 from ..errors import ParameterError
+from ..spec import LEGACY_MEMORY_FORMAT
 
 MANIFEST = "manifest.json"
 # Parameters that define a batch: a second run into the same folder must repeat them.
@@ -28,7 +31,12 @@ BATCH_PARAMETERS = (
     "subset_seed",
     "val_source",
     "deterministic",
+    "memory_format",
 )
+# What a manifest written before a parameter existed means by its absence: the behaviour of the
+# nnlife that wrote it (memory_format came with issue 16; tables and batches before it were
+# trained in torch's contiguous layout).
+LEGACY_PARAMETERS = {"memory_format": LEGACY_MEMORY_FORMAT}
 
 
 def batch_parameters(
@@ -44,6 +52,7 @@ def batch_parameters(
     subset_seed,
     val_source,
     deterministic,
+    memory_format,
 ) -> dict:
     """The manifest's ``parameters``: the ``BATCH_PARAMETERS`` as plain JSON values (space by name)."""
     from ..space import get_space
@@ -64,7 +73,17 @@ def batch_parameters(
         "subset_seed": int(subset_seed),
         "val_source": val_source,
         "deterministic": bool(deterministic),
+        "memory_format": memory_format,
     }
+
+
+def folder_parameters(out: Path) -> dict | None:
+    """The parameters of the batch already in ``out`` (absent ones as ``LEGACY_PARAMETERS``
+    say), or None when the folder holds no manifest yet. ParameterError for a damaged one."""
+    path = out / MANIFEST
+    if not path.exists():
+        return None
+    return {**LEGACY_PARAMETERS, **_read(path)["parameters"]}
 
 
 def write_manifest(out: Path, manifest: dict) -> Path:
@@ -89,7 +108,7 @@ def open_manifest(out: Path, parameters: dict) -> dict:
             "lifespans": [],
         }
     manifest = _read(path)
-    old = manifest["parameters"]
+    old = {**LEGACY_PARAMETERS, **manifest["parameters"]}
     differ = [
         f"{k} {old.get(k)!r} (folder) vs {parameters[k]!r} (now)"
         for k in BATCH_PARAMETERS
@@ -102,6 +121,7 @@ def open_manifest(out: Path, parameters: dict) -> dict:
             + ". Use the same parameters to complete it, or "
             "another out_dir for a new batch"
         )
+    manifest["parameters"] = {**old, **parameters}  # a legacy value is written out explicitly
     return manifest
 
 
@@ -137,4 +157,12 @@ def _read(path: Path) -> dict:
     return manifest
 
 
-__all__ = ["MANIFEST", "BATCH_PARAMETERS", "batch_parameters", "open_manifest", "write_manifest"]
+__all__ = [
+    "MANIFEST",
+    "BATCH_PARAMETERS",
+    "LEGACY_PARAMETERS",
+    "batch_parameters",
+    "folder_parameters",
+    "open_manifest",
+    "write_manifest",
+]

@@ -17,7 +17,7 @@ import numpy as np
 from ..datasets import DATASETS, canonical_name, split_sizes
 from ..errors import ParameterError, SpecError
 from ..space import get_space
-from ..spec import TrainSpec
+from ..spec import DEFAULT_MEMORY_FORMAT, TrainSpec
 from .sampling import sample
 from .train import interval_bounds
 
@@ -49,6 +49,7 @@ def plan_batch(
     subset_seed: int = 0,
     val_source: str = "test",
     deterministic: bool = True,
+    memory_format: str = DEFAULT_MEMORY_FORMAT,
 ) -> list[LifespanJob]:
     """The lifespans of a batch, in order (network i, seed j), without training anything.
 
@@ -64,6 +65,7 @@ def plan_batch(
                 dataset,
                 seed=np.random.default_rng([seed, i]),
                 deterministic=deterministic,
+                memory_format=memory_format,
                 **_train_fields(epochs, eval_interval, train_size, val_size, subset_seed, val_source),
             )
         except SpecError as e:
@@ -115,6 +117,7 @@ def check_parameters(
     subset_seed=0,
     val_source="test",
     deterministic=True,
+    memory_format=DEFAULT_MEMORY_FORMAT,
     workers=None,
 ) -> tuple[str, Path]:
     """Validate what can be checked without the data; return (canonical dataset, absolute out_dir).
@@ -140,6 +143,7 @@ def check_parameters(
             batch_size=1,
             learning_rate=1.0,
             deterministic=deterministic,
+            memory_format=memory_format,
             **_train_fields(epochs, eval_interval, train_size, val_size, subset_seed, val_source),
         )
     except SpecError as e:
