@@ -13,6 +13,7 @@ import pytest
 import nnlife
 from nnlife.analyse import learned as L
 from nnlife.analyse.crossfit import learned_predictions
+from nnlife.analyse.trees import export_trees, predict_trees
 from nnlife.errors import ParameterError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +60,7 @@ def test_numpy_trees_predict_as_scikit_learn(split):
         m = HistGradientBoostingRegressor(
             loss="quantile", quantile=0.9, random_state=0, max_iter=30, early_stopping=False
         ).fit(ts.X, ts.y)
-    assert np.allclose(L._tree_predict(L._export(m), ts.X), m.predict(ts.X), atol=1e-9)
+    assert np.allclose(predict_trees(export_trees(m), ts.X), m.predict(ts.X), atol=1e-9)
 
 
 def test_predicts_held_out_networks(predictor, split):
@@ -102,6 +103,65 @@ def test_save_and_load_give_the_same_predictions(predictor, split, tmp_path):
     pd.testing.assert_frame_equal(
         q.predict(part, catalog=te.table), predictor.predict(part, catalog=te.table)
     )
+
+
+def test_a_file_in_the_first_format_loads(split, tmp_path):
+    """A predictor file laid out as nnlife wrote them before the predictor's modules were split
+    (format 1, spelled out here rather than written by ``Predictor.save``: a JSON header and the
+    arrays "<model>.<array>" of scikit-learn's trees) loads and predicts as those trees do."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from threadpoolctl import threadpool_limits
+
+    tr, te = split
+    ts = L.training_set(tr.curves, tr.table, cutoffs=GRID)
+    f = list(ts.features)
+
+    def anchor(X):  # the mean val_acc of the last 2 epochs, else the last value
+        a = X[:, f.index("val_acc_last2")]
+        return np.where(np.isfinite(a), a, X[:, f.index("val_acc_last")])
+
+    assert not np.isnan(ts.X).all(axis=0).any()  # no all-nan column: the models see X as is
+    models, arrays = {}, {}
+    with threadpool_limits(1):
+        for name, q in (("lower", 0.1), ("median", 0.5), ("upper", 0.9)):
+            models[name] = HistGradientBoostingRegressor(
+                loss="quantile", quantile=q, random_state=0, max_iter=12, early_stopping=False
+            ).fit(ts.X, ts.y - anchor(ts.X))
+            arrays.update({f"{name}.{k}": v for k, v in export_trees(models[name]).items()})
+    corrections = [1.5, -0.5, 0.25, 0.0]  # points, at the grid's cut-offs
+    header = {
+        "format": "nnlife-predictor",
+        "format_version": 1,
+        "nnlife_version": "0.1.0",
+        "target_epoch": 40.0,
+        "features": f,
+        "structure": True,
+        "datasets": ["FashionMNIST"],
+        "cutoffs": list(GRID),
+        "corrections": corrections,
+        "n_networks": int(np.unique(ts.ids).size),
+        "n_groups": int(np.unique(ts.groups).size),
+        "seed": 0,
+        "level": 0.8,
+        "quantiles": [0.1, 0.5, 0.9],
+        "anchor": "val_acc_last2",
+        "boosting": {"max_iter": 12},
+    }
+    path = tmp_path / "v1.npz"
+    np.savez_compressed(path, header=np.array(json.dumps(header)), **arrays)
+    p = nnlife.load_predictor(path)
+    assert (p.target_epoch, p.cutoffs, p.corrections, p.structure) == (40.0, GRID, tuple(corrections), True)
+    # predictions from 5 epochs against the scikit-learn models on the same features
+    r = p.predict(te.curves[te.curves["epoch"] <= 5], catalog=te.table).set_index("id")
+    rows = L.training_set(te.curves, te.table, cutoffs=(5.0,))
+    a = anchor(rows.X)
+    med = np.clip(a + models["median"].predict(rows.X), 0, 100)
+    c5 = corrections[GRID.index(5.0)]  # the interval moves in by 0.5 points on each side
+    lo = np.clip(np.minimum(a + models["lower"].predict(rows.X) - c5, med), 0, 100)
+    hi = np.clip(np.maximum(a + models["upper"].predict(rows.X) + c5, med), 0, 100)
+    got = r.loc[rows.ids]
+    assert np.allclose(got["predicted"], med, atol=1e-9)
+    assert np.allclose(got["lower"], lo, atol=1e-9) and np.allclose(got["upper"], hi, atol=1e-9)
 
 
 class _Payload:
