@@ -31,7 +31,6 @@ SCREENSHOTS = ROOT / "reports" / "screenshots"
 # small runs: the notebooks' defaults are sized for real batches
 QUICK = {
     "max_fit_curves": 12,
-    "max_predict_curves": 3,
     "n_scatter": 1,
     "cutoffs": [2, 4],
     "penguin_networks": 3,
