@@ -217,8 +217,33 @@ METHODS = ("last_value", "penguin", "nnlife")
 LEARNED = "learned"  # the learned predictor, cross-fitted (nnlife.analyse.crossfit); not a default
 
 
+def penguin_predict_prefixes(
+    epochs, val_acc, e_pred, n_points, n: int = 3, threshold: float = 0.5
+) -> np.ndarray:
+    """PENGUIN's predictions from several prefixes of one curve, in one run of the engine.
+
+    The same numbers as ``penguin_predict(epochs[:m], val_acc[:m], e_pred, n, threshold).prediction``
+    for each m of ``n_points`` (points of each prefix, each at least 1 and at most the curve's),
+    for the cost of the longest prefix alone: step i of the engine fits the first i points
+    whatever follows, so the run on the longest prefix makes every step the shorter ones make.
+    A prefix of m points converges where that run converges at a step judged before m (i < m:
+    a step is judged only while an unused point remains); otherwise it stops at step m with its
+    last observed value. Returns an (len(n_points),) array, percent.
+    """
+    m = np.asarray(n_points, dtype=int).ravel()
+    y = np.asarray(val_acc, dtype=float).ravel()
+    if m.size == 0:
+        return np.empty(0)
+    if m.min() < 1 or m.max() > y.size:
+        raise ParameterError(f"n_points must lie in 1..{y.size} (the curve's points), got {m.tolist()}")
+    longest = int(m.max())
+    r = penguin_predict(np.asarray(epochs, dtype=float).ravel()[:longest], y[:longest], e_pred, n, threshold)
+    at = r.steps[-1].n_points if r.converged else longest  # the step that converged
+    return np.array([r.prediction if r.converged and at < k else y[k - 1] for k in m], dtype=float)
+
+
 def _penguin_many(items, n, threshold):
-    return [penguin_predict(e, y, t, n=n, threshold=threshold).prediction for e, y, t in items]
+    return [penguin_predict_prefixes(e, y, t, ks, n=n, threshold=threshold) for e, y, t, ks in items]
 
 
 def prediction_benchmark(
@@ -275,6 +300,8 @@ def prediction_benchmark(
     truth = at[at[EPOCH] == at["target"]].groupby(ID)[VAL_ACC].last()
     truth = truth[np.isfinite(truth)]
     rows, kept = [], set()
+    if "penguin" in methods:  # every cut-off of a network in one run of the engine
+        peng = _penguin_cutoffs(at, truth, tgt, cutoffs, penguin_n, penguin_threshold, chunk_size, scheduler)
     for cut in cutoffs:
         part = at[(at[EPOCH] <= cut) & np.isfinite(at[VAL_ACC])]
         n_pts = part.groupby(ID).size()
@@ -288,20 +315,7 @@ def prediction_benchmark(
         if "last_value" in methods:
             rows.append(base.assign(method="last_value", predicted=pg[VAL_ACC].last()[keep].to_numpy()))
         if "penguin" in methods:
-            items = [(grp[EPOCH].to_numpy(), grp[VAL_ACC].to_numpy(), float(tgt[i])) for i, grp in pg]
-            order = [i for i, _ in pg]
-            chunks = [items[k : k + chunk_size] for k in range(0, len(items), chunk_size)]
-            if scheduler is None:
-                preds = [p for c in chunks for p in _penguin_many(c, penguin_n, penguin_threshold)]
-            else:
-                import dask
-
-                tasks = [
-                    dask.delayed(_penguin_many, pure=False)(c, penguin_n, penguin_threshold) for c in chunks
-                ]
-                preds = [p for r in dask.compute(*tasks, scheduler=scheduler) for p in r]
-            pp = pd.Series(preds, index=order)
-            rows.append(base.assign(method="penguin", predicted=pp[keep].to_numpy()))
+            rows.append(base.assign(method="penguin", predicted=[peng[(i, float(cut))] for i in keep]))
         if "nnlife" in methods:
             e = ensemble_predict(
                 part[[ID, EPOCH, VAL_ACC]], {i: float(tgt[i]) for i in keep}, scheduler=scheduler
@@ -326,6 +340,29 @@ def prediction_benchmark(
     if not rows:
         return pd.DataFrame(columns=cols)
     return pd.concat(rows, ignore_index=True)[cols]
+
+
+def _penguin_cutoffs(at, truth, tgt, cutoffs, n, threshold, chunk_size, scheduler) -> dict:
+    """{(id, cutoff): PENGUIN's prediction} for every network of ``truth`` and every cut-off that
+    ``prediction_benchmark`` keeps (before the target, at least two finite points), one engine
+    run per network (``penguin_predict_prefixes``); ``at`` is sorted by id and epoch."""
+    fin = at[np.isfinite(at[VAL_ACC])]
+    items, keys = [], []
+    for i, grp in fin[fin[ID].isin(set(truth.index))].groupby(ID, sort=False):
+        e, y = grp[EPOCH].to_numpy(dtype=float), grp[VAL_ACC].to_numpy(dtype=float)
+        cuts = [float(c) for c in cutoffs if tgt[i] > c and int((e <= c).sum()) >= 2]
+        if cuts:
+            items.append((e, y, float(tgt[i]), [int((e <= c).sum()) for c in cuts]))
+            keys.append([(i, c) for c in cuts])
+    chunks = [items[k : k + chunk_size] for k in range(0, len(items), chunk_size)]
+    if scheduler is None:
+        preds = [p for c in chunks for p in _penguin_many(c, n, threshold)]
+    else:
+        import dask
+
+        tasks = [dask.delayed(_penguin_many, pure=False)(c, n, threshold) for c in chunks]
+        preds = [p for r in dask.compute(*tasks, scheduler=scheduler) for p in r]
+    return {k: float(v) for ks, ps in zip(keys, preds) for k, v in zip(ks, ps)}
 
 
 def summarize_predictions(results: pd.DataFrame) -> pd.DataFrame:
