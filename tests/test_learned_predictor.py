@@ -68,7 +68,7 @@ def test_predicts_held_out_networks(predictor, split):
     assert predictor.target_epoch == 40.0 and predictor.structure
     assert predictor.datasets == ("FashionMNIST",)
     truth = te.table.set_index("id")["final_val_acc"]
-    mae = {}
+    mae, inside = {}, []
     for cut in (2, 10, 20):
         part = te.curves[te.curves["epoch"] <= cut]
         r = predictor.predict(part, catalog=te.table)
@@ -76,9 +76,13 @@ def test_predicts_held_out_networks(predictor, split):
         assert list(r["id"]) == list(pd.unique(part["id"])) and (r["cutoff"] == cut).all()
         assert ((r["lower"] <= r["predicted"]) & (r["predicted"] <= r["upper"])).all()
         assert r[["lower", "upper"]].stack().between(0, 100).all()
-        mae[cut] = float((r["predicted"] - truth.reindex(r["id"]).to_numpy()).abs().mean())
+        y = truth.reindex(r["id"]).to_numpy()
+        mae[cut] = float(np.abs(r["predicted"] - y).mean())
+        inside += list((r["lower"] <= y) & (y <= r["upper"]))
     # more epochs seen, better predictions; and at 20 epochs within a few points
     assert mae[20] < mae[2] and mae[20] < 6.0, mae
+    # the 80 % intervals hold about 80 % of the held-out truths (some 30 networks x 3 cut-offs)
+    assert 0.65 <= np.mean(inside) <= 0.95, np.mean(inside)
 
 
 def test_a_cut_off_between_grid_epochs_and_without_catalog(split):
@@ -99,6 +103,7 @@ def test_save_and_load_give_the_same_predictions(predictor, split, tmp_path):
         head = json.loads(str(z["header"]))
         assert all(z[k].dtype != object for k in z.files)
     assert head["format"] == "nnlife-predictor" and head["target_epoch"] == 40.0
+    assert head["format_version"] == 1  # the split kept the format: older files still load
     q = L.load_predictor(path)
     pd.testing.assert_frame_equal(
         q.predict(part, catalog=te.table), predictor.predict(part, catalog=te.table)
@@ -151,6 +156,12 @@ def test_a_file_in_the_first_format_loads(split, tmp_path):
     np.savez_compressed(path, header=np.array(json.dumps(header)), **arrays)
     p = nnlife.load_predictor(path)
     assert (p.target_epoch, p.cutoffs, p.corrections, p.structure) == (40.0, GRID, tuple(corrections), True)
+    # a format this nnlife does not know is refused by name
+    np.savez_compressed(
+        tmp_path / "v3.npz", header=np.array(json.dumps({**header, "format_version": 3})), **arrays
+    )
+    with pytest.raises(L.PredictorFileError, match="predictor format 3, this nnlife reads 1"):
+        nnlife.load_predictor(tmp_path / "v3.npz")
     # predictions from 5 epochs against the scikit-learn models on the same features
     r = p.predict(te.curves[te.curves["epoch"] <= 5], catalog=te.table).set_index("id")
     rows = L.training_set(te.curves, te.table, cutoffs=(5.0,))
@@ -191,6 +202,16 @@ def test_a_crafted_file_cannot_run_code(predictor, tmp_path):
     (tmp_path / "pickle.npz").write_bytes(pickle.dumps(_Payload(marker)))
     with pytest.raises(L.PredictorFileError, match="pickle.npz"):
         L.load_predictor(tmp_path / "pickle.npz")
+    # plain arrays of the wrong kind or pointing outside the model are refused before use
+    with np.load(good, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    for key, bad_value in (
+        ("median.threshold", np.array(["x"])),
+        ("upper.left", arrays["upper.left"] + 10**6),
+    ):
+        np.savez(tmp_path / "wrong.npz", **{**arrays, key: bad_value})
+        with pytest.raises(L.PredictorFileError, match=f"bad '{key.split('.')[1]}' array"):
+            L.load_predictor(tmp_path / "wrong.npz")
     np.savez(tmp_path / "other.npz", header=np.array(json.dumps({"format": "sklearn"})))
     with pytest.raises(L.PredictorFileError, match="not a saved nnlife predictor"):
         L.load_predictor(tmp_path / "other.npz")

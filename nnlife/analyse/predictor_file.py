@@ -88,20 +88,8 @@ def load_predictor(path) -> Predictor:
             f"{path}: predictor format {head.get('format_version')}, this "
             f"nnlife reads {FORMAT_VERSION}: train it again"
         )
-    models = {}
-    for name in ("lower", "median", "upper"):
-        try:
-            t = {k: arrays[f"{name}.{k}"] for k in TREE_ARRAYS + ("baseline",)}
-        except KeyError as e:
-            raise PredictorFileError(f"{path}: model {name!r} lacks the array {e}") from None
-        n = t["value"].size
-        for k in ("left", "right", "roots", "feature"):
-            if t[k].dtype.kind not in "iu" or (
-                t[k].size
-                and (t[k].min() < 0 or t[k].max() >= max(n, len(head["features"]) if k == "feature" else n))
-            ):
-                raise PredictorFileError(f"{path}: model {name!r} has a bad {k!r} array")
-        models[name] = t
+    n_features = len(head.get("features") or [])
+    models = {name: _tree_arrays(arrays, name, n_features, path) for name in ("lower", "median", "upper")}
     try:
         return Predictor(
             target_epoch=float(head["target_epoch"]),
@@ -118,6 +106,26 @@ def load_predictor(path) -> Predictor:
         )
     except (KeyError, TypeError, ValueError) as e:
         raise PredictorFileError(f"{path}: header lacks or has a bad field ({e})") from None
+
+
+def _tree_arrays(arrays: dict, name: str, n_features: int, path) -> dict:
+    """The arrays of model ``name``, checked: node arrays of one length and of the right kinds,
+    child and root indices inside the model, feature indices below ``n_features``."""
+    try:
+        t = {k: arrays[f"{name}.{k}"] for k in TREE_ARRAYS + ("baseline",)}
+    except KeyError as e:
+        raise PredictorFileError(f"{path}: model {name!r} lacks the array {e}") from None
+    n = t["value"].size
+    kinds = {"threshold": "f", "value": "f", "baseline": "f", "missing_left": "b", "leaf": "b"}
+    for k, kind in kinds.items():
+        if t[k].dtype.kind != kind or (k != "baseline" and t[k].shape != (n,)):
+            raise PredictorFileError(f"{path}: model {name!r} has a bad {k!r} array")
+    for k, bound in (("left", n), ("right", n), ("roots", n), ("feature", n_features)):
+        a = t[k]
+        shape_ok = k == "roots" or a.shape == (n,)
+        if a.dtype.kind not in "iu" or not shape_ok or (a.size and (a.min() < 0 or a.max() >= bound)):
+            raise PredictorFileError(f"{path}: model {name!r} has a bad {k!r} array")
+    return t
 
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "load_predictor", "predictor_header", "save_predictor"]
