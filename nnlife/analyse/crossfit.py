@@ -158,7 +158,7 @@ def benchmark(
 
     The baselines come from ``nnlife.prediction_benchmark`` (they learn nothing; their intervals
     from ``conformal_intervals`` over the same grouped folds), the learned predictor from
-    ``learned_predictions``. penguin_ids: when given, PENGUIN (about 1 s per curve) runs on these
+    ``learned_predictions``. penguin_ids: when given, PENGUIN (about 1 s per network) runs on these
     networks only (a sample; the other methods on all). Returns id, cutoff, method, predicted,
     lower, upper, truth, fold; only networks that every method could predict at a cut-off
     (PENGUIN's sample aside) are kept, so the methods are compared on the same curves.
@@ -239,8 +239,8 @@ def prediction_study(
     of data: with fewer than ``MIN_NETWORKS`` complete curves the learned predictor is left out
     (and said so in ``notes``), with none everything is empty.
 
-    penguin_networks: run PENGUIN (about 1 s per curve and cut-off) on a seeded sample of this
-    many networks (None: all). stopping_options: passed to ``simulate_early_stopping``.
+    penguin_networks: run PENGUIN (about 1 s per network, every cut-off in one run) on a seeded
+    sample of this many networks (None: all). stopping_options: passed to ``simulate_early_stopping``.
     """
     import time
 
@@ -267,12 +267,15 @@ def prediction_study(
             f"compared on the {int(reach.sum())} that reach it"
         )
     penguin_ids = None
-    if "penguin" in methods and penguin_networks is not None and len(complete) > penguin_networks:
+    # PENGUIN's sample from the networks the methods are compared on (with the learned predictor:
+    # those that reach its target epoch), so that every network drawn is predicted
+    pool = complete[reach] if "learned" in methods else complete
+    if "penguin" in methods and penguin_networks is not None and len(pool) > penguin_networks:
         rng = np.random.default_rng(seed)
-        penguin_ids = list(rng.choice(complete["id"].astype(str).to_numpy(), penguin_networks, replace=False))
+        penguin_ids = list(rng.choice(pool["id"].astype(str).to_numpy(), penguin_networks, replace=False))
         notes.append(
-            f"PENGUIN ran on a random sample of {penguin_networks} of the "
-            f"{len(complete)} networks (about 1 s per curve and cut-off)"
+            f"PENGUIN ran on a seeded random sample of {penguin_networks} of the "
+            f"{len(pool)} networks (seed {seed}; about 1 s per network)"
         )
     empty = pd.DataFrame()
     if len(complete) == 0 or not methods:

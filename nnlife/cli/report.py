@@ -44,7 +44,30 @@ def add_cli(subparsers) -> None:
         metavar="NAME",
         help=f"notebooks to run (default: {' '.join(NOTEBOOKS)})",
     )
+    p.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="set a notebook parameter, as papermill -p (repeat for more): VALUE is read as "
+        "JSON where it parses (20, [2, 5], true), else as a string; each notebook gets the "
+        "parameters its parameters cell declares (papermill --help-notebook NOTEBOOK lists "
+        "them), and one that no notebook declares is refused",
+    )
     p.set_defaults(func=run)
+
+
+def parameter_value(text: str):
+    """A ``--parameter`` value: JSON where it parses (numbers, lists, true/false/null), else
+    the text itself (a string parameter needs no quotes)."""
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def run(args) -> int:
@@ -56,6 +79,7 @@ def run(args) -> int:
         args.out,
         notebooks=args.notebooks,
         datasets=args.datasets,
+        parameters={name: parameter_value(value) for name, value in args.parameter},
         log=lambda line: print(line, file=sys.stderr),
     )
     for h in html:
