@@ -336,7 +336,7 @@ def test_explorer_follows_the_choices(fresh_batch, cache_env):
     assert printed.startswith("True True ['image/png', 'text/plain']"), printed
 
 
-@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("0[2-4]-*.ipynb")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("0[2-5]-*.ipynb")), ids=lambda p: p.stem)
 def test_notebooks_are_stored_clean_with_a_parameters_cell(path):
     nb = nbformat.read(path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
