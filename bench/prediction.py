@@ -76,6 +76,7 @@ def run(mode: str) -> dict:
 
     cfg = MODES[mode]
     load0 = list(os.getloadavg())
+    started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     cat = nnlife.load_catalog(str(CORPUS))
     if cfg["networks"] is not None:
         cat = cat.sample(cfg["networks"], seed=0)
@@ -133,6 +134,14 @@ def run(mode: str) -> dict:
             [f"{c:g}", n, mean, f"{lo:.3f} - {hi:.3f}", float(g["coverage"].std()), math.sqrt(0.16 / n)]
         )
     met = [r[0] for r in cov_rows if 0.75 <= r[2] <= 0.85]
+    # the target on this run (seed 0, the table): MAE below PENGUIN's and the last
+    # value's and coverage within 75-85 %, at every cut-off
+    learned = s[s["method"] == "learned"].set_index("cutoff")
+    cov_ok = [c for c in learned.index if 0.75 <= learned.loc[c, "coverage"] <= 0.85]
+    mae_ok = [c for c, w in wins if w]
+    target_met = bool(len(learned)) and len(cov_ok) == len(learned) and len(mae_ok) == len(learned)
+    extra["prediction_learned_coverage_within_75_85_at"] = cov_ok
+    extra["prediction_target_met"] = target_met
     stop = study.stopping
     best = []
     for r in savings_at_regret(stop).itertuples():
@@ -149,12 +158,26 @@ def run(mode: str) -> dict:
         if np.isfinite(r.savings):
             extra[f"stopping_savings_at_zero_regret_{r.rule}_{r.method}"] = round(float(r.savings), 4)
     load1 = list(os.getloadavg())
+    ended = time.strftime("%H:%M", time.gmtime())
+    if target_met:
+        verdict = "**Target met** on this run: the learned predictor's MAE is below PENGUIN's and the last value's, and its coverage within 75-85 %, at every cut-off."
+    else:
+        misses = []
+        if len(mae_ok) < len(learned):
+            misses.append(
+                f"its MAE is not below both at {[f'{c:g}' for c in learned.index if c not in mae_ok]}"
+            )
+        if len(cov_ok) < len(learned):
+            off = [f"{c:g} ({learned.loc[c, 'coverage']:.3f})" for c in learned.index if c not in cov_ok]
+            misses.append(f"its coverage is outside 75-85 % at {', '.join(off)}")
+        verdict = "**Target not met** on this run: " + "; ".join(misses) + "."
     md = [
         "## Early prediction on the reference corpus (`bench/prediction.py`)",
         "",
         f"{len(cat)} real 40-epoch Fashion-MNIST lifespans from `data/reference/` "
         f"({', '.join(f'{k} {v}' for k, v in cat.table['source'].value_counts().items())}); "
-        f"load average {load0[0]:.1f} at the start, {load1[0]:.1f} at the end. "
+        f"measured {started} to {ended} UTC at niceness {os.nice(0)}, load average "
+        f"{load0[0]:.1f} at the start, {load1[0]:.1f} at the end. "
         f"Cross-validation: {cfg['folds']} folds grouped by `net_id`. "
         + (" ".join(study.notes) + "." if study.notes else "PENGUIN ran on every network (Dask processes)."),
         "",
@@ -169,7 +192,7 @@ def run(mode: str) -> dict:
         "MAE, RMSE and width in points of accuracy; coverage is the share of true final "
         "accuracies inside the 80 % interval (goal 75-85 %). The learned predictor beats both "
         "PENGUIN and the last value in MAE at the cut-offs "
-        f"{[f'{c:g}' for c, w in wins if w]} of {[f'{c:g}' for c, _ in wins]}.",
+        f"{[f'{c:g}' for c, w in wins if w]} of {[f'{c:g}' for c, _ in wins]}. " + verdict,
         "",
         "Early termination replayed (10 random orders for the sequential rule): the most "
         "training saved with no regret, with the recall of the true top 10 there, and the "
