@@ -155,3 +155,34 @@ def test_prediction_page_on_corpus_tables_states_its_settings_and_sample(tmp_pat
     assert "No replay" not in text and "No predictions" not in text
     html = (tmp_path / "r" / "05-early-prediction.html").read_text()
     assert html.count("data:image/png;base64,") >= 4  # methods x cut-offs twice, seeds, savings
+
+
+# The first records of the demo batch's diverged network (seed 2's n382f304391, as trained here):
+# epoch, val_loss (nats). Its loss explodes from the first half epoch, then turns NaN.
+EXPLODED = ((0.5, 1.047618e08), (1.0, 2.198530e15), (1.5, 1.198046e25), (2.0, 5.627276e30))
+
+
+def test_an_exploding_loss_leaves_the_axis_not_the_other_curves():
+    """The demo's loss panel beside the corpus: one diverged run must not squash the corpus's
+    curves to a line at zero; the panel says what left its axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from nnlife.report.curves import plot_curves_by_dataset
+
+    cat = nnlife.load_catalog(str(REFERENCE / "fmnist-small-4000-seed0"))
+    real = cat.curves[["id", "dataset", "epoch", "val_loss", "val_acc"]]
+    boom = pd.DataFrame(EXPLODED, columns=["epoch", "val_loss"]).assign(
+        id="diverged", dataset="FashionMNIST", val_acc=10.0
+    )
+    both = pd.concat([real, boom], ignore_index=True)
+    ax = plot_curves_by_dataset(both, "val_loss").axes[0]
+    top = float(real["val_loss"].max())
+    assert top <= ax.get_ylim()[1] < 1.2 * top  # every real curve whole, the bulk readable
+    assert ax.get_title().endswith("1 off the top (up to 5.6e+30)")
+    for frame, metric in ((real, "val_loss"), (both, "val_acc")):  # nothing to cut: untouched
+        assert "off the top" not in plot_curves_by_dataset(frame, metric).axes[0].get_title()
+    plt.close("all")

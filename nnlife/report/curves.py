@@ -11,8 +11,25 @@ from .. import columns as C
 from ..analyse.fitting import best_families, fitted_values
 from .style import CURVE_LABELS, SHAPE_COLUMN, datasets_in, empty, grid, log_ticks, need, palette, pyplot
 
-
 # --- the data at a glance -------------------------------------------------------------------------
+
+OFF_AXIS = 10.0  # values above this many times the 99th percentile leave a panel's y axis
+
+
+def axis_top(values) -> float | None:
+    """The top of a y axis that shows the bulk of ``values``: None when nothing stands out, else
+    the largest value within ``OFF_AXIS`` times the 99th percentile (a loss that explodes,
+    up to 1e30 in a run that diverged, would otherwise squash every other curve to a line)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return None
+    fence = OFF_AXIS * max(float(np.percentile(np.abs(v), 99.0)), 1e-12)
+    if v.max() <= fence:
+        return None
+    return float(v[v <= fence].max())
+
+
 def plot_curves_by_dataset(
     curves: pd.DataFrame, metric: str = C.VAL_ACC, max_curves: int = 300, seed: int = 0
 ):
@@ -37,7 +54,15 @@ def plot_curves_by_dataset(
             ax.plot(grp[C.EPOCH], grp[metric], color=colours[ds], alpha=0.15, lw=0.8)
         med = sub.groupby(C.EPOCH)[metric].median()
         ax.plot(med.index, med.to_numpy(), color="black", lw=2, label="median over networks")
-        ax.set_title(f"{ds} ({len(ids)} networks)")
+        title = f"{ds} ({len(ids)} networks)"
+        finite = sub[metric].where(np.isfinite(sub[metric]))
+        top = axis_top(finite)
+        if top is not None:  # say what the cut axis leaves out
+            low = min(0.0, float(finite.min()))
+            ax.set_ylim(low, top + 0.05 * (top - low))
+            above = sub.loc[finite > top, "id"].nunique()
+            title += f"\n{above} off the top (up to {finite.max():.2g})"
+        ax.set_title(title)
         ax.set_xlabel(CURVE_LABELS[C.EPOCH])
         ax.set_ylabel(CURVE_LABELS.get(metric, metric))
         ax.legend(loc="best", fontsize=9)
