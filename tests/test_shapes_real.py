@@ -11,10 +11,13 @@ from nnlife.errors import ParameterError
 
 REFERENCE = ROOT / "data" / "reference"
 LABELS_FILE = REFERENCE / "shape-labels.csv"
-# The agreement reached on the committed labels (66 of 75 curves = 88.0 %, 2026-12-02; 64 of the
-# 72 the rules were refined on, 2 of the 3 labelled after): a floor, a little under it, that fails
-# if the rules regress. The still_rising / saturating boundary holds most of the rest.
-AGREEMENT_FLOOR = 0.87
+SECOND_RATER = REFERENCE / "shape-labels-second-rater.csv"
+# The agreement reached on the committed labels: 74 of 87 curves = 85.1 % with rising_slope 0.15
+# (2026-12-02; 82.8 % with the earlier 0.2; cross-validated by leaving out one network's seeds at a
+# time, the threshold chosen on the rest: 78 %). A floor, a little under it, that fails if the
+# rules regress. Two raters agree on 21 of 24 curves (87.5 %): the still_rising / saturating
+# boundary, where most disagreements lie, is a judgement call for people too.
+AGREEMENT_FLOOR = 0.84
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +30,7 @@ def labelled():
 
 def test_labels_file_is_complete():
     labels = read_shape_labels(LABELS_FILE)
-    assert len(labels) >= 72
+    assert len(labels) >= 87
     assert set(labels["label"]) >= {
         "collapsed",
         "no_learning",
@@ -49,6 +52,21 @@ def test_agreement_with_labels_by_eye(labelled):
     for cls in ("collapsed", "no_learning", "overfitting", "unstable"):
         assert a.per_class.loc[cls, "agreement"] == 1.0, a.pairs[a.pairs["label"] == cls]
     assert int(a.confusion.loc["all", "all"]) == len(labels)
+
+
+def test_two_raters_bound_the_agreement(labelled):
+    """The classifier agrees with the first rater about as often as a second rater does, on the
+    curves both labelled (a classifier far below the raters' own agreement has a flaw; far above
+    it, it would be fitting one rater's habits)."""
+    labels, classified = labelled
+    second = read_shape_labels(SECOND_RATER)
+    assert len(second) >= 24 and set(second["id"]) <= set(labels["id"])
+    first = labels.set_index("id").loc[second["id"]].reset_index()
+    raters = shape_agreement(first, second.rename(columns={"label": "second"}), column="second")
+    assert 0.8 <= raters.agreement < 1.0, raters.pairs  # 21 of 24
+    ours = shape_agreement(first, classified)
+    assert ours.agreement >= raters.agreement - 0.1, ours.pairs
+    assert shape_agreement(second, classified).agreement >= raters.agreement - 0.1
 
 
 def test_collapse_epoch_found_on_labelled_collapses(labelled):
