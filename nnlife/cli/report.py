@@ -13,7 +13,8 @@ def add_cli(subparsers) -> None:
     p = subparsers.add_parser(
         "report",
         help="run the analysis notebooks on lifespan tables and render HTML reports",
-        description="Execute the analysis notebooks (curve shapes; structure against fitness) "
+        description="Execute the analysis notebooks (curve shapes; structure against fitness; early "
+        "prediction and early termination) "
         "with papermill on the given tables and render each as a self-contained "
         "HTML page (code hidden, figures embedded).",
     )
