@@ -175,6 +175,8 @@ def run(mode: str) -> dict:
         if np.isfinite(r.savings):
             extra[f"stopping_savings_at_zero_regret_{r.rule}_{r.method}"] = round(float(r.savings), 4)
     load1 = list(os.getloadavg())
+    n_nets = int(cat.table["net_id"].nunique()) if "net_id" in cat.table.columns else len(cat)
+    extra["prediction_distinct_networks"] = n_nets
     ended = time.strftime("%H:%M", time.gmtime())
     if target_met:
         verdict = "**Target met** on this run: the learned predictor's MAE is below PENGUIN's and the last value's, and its coverage within 75-85 %, at every cut-off."
@@ -191,8 +193,8 @@ def run(mode: str) -> dict:
     md = [
         "## Early prediction on the reference corpus (`bench/prediction.py`)",
         "",
-        f"{len(cat)} real 40-epoch Fashion-MNIST lifespans from `data/reference/` "
-        f"({', '.join(f'{k} {v}' for k, v in cat.table['source'].value_counts().items())}); "
+        f"{len(cat)} real 40-epoch Fashion-MNIST lifespans of {n_nets} distinct networks from "
+        f"`data/reference/` ({', '.join(f'{k} {v}' for k, v in cat.table['source'].value_counts().items())}); "
         f"measured {started} to {ended} UTC at niceness {os.nice(0)}, load average "
         f"{load0[0]:.1f} at the start, {load1[0]:.1f} at the end. "
         f"Cross-validation: {cfg['folds']} folds grouped by `net_id`. "
