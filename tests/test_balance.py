@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import nnlife
+from nnlife.errors import ParameterError
 from nnlife.generate.balance import BACKWARD_FACTOR, largest_first, lifespan_cost, tail_idle
 
 
@@ -93,3 +94,53 @@ def _plan(out):
     from nnlife.generate.plan import plan_batch
 
     return plan_batch(out, "FashionMNIST", 5, seed=4, epochs=1, train_size=600, val_size=200)
+
+
+def test_cheapest_first_reverses_the_order_and_the_priorities(tmp_path):
+    from nnlife.generate.balance import ordered
+
+    jobs = _plan(tmp_path)
+    big = ordered(jobs, 600, 200)
+    cheap = ordered(jobs, 600, 200, "cheapest-first")
+    assert [j.id for j, _, _ in cheap] == [j.id for j, _, _ in reversed(big)]
+    costs = [c for _, c, _ in cheap]
+    assert costs == sorted(costs)
+    priorities = [p for _, _, p in cheap]  # Dask starts higher priorities first
+    assert priorities == sorted(priorities, reverse=True) and priorities[0] > priorities[-1]
+    with pytest.raises(ParameterError, match="order must be one of largest-first, cheapest-first"):
+        ordered(jobs, 600, 200, "random")
+
+
+def test_a_cheapest_first_batch_starts_its_cheapest_lifespan_first(tmp_path):
+    import json
+
+    from distributed import Client, LocalCluster
+
+    from nnlife import generate_batch
+
+    out = tmp_path / "b"
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as lc,
+        Client(lc) as client,
+    ):
+        frame = generate_batch(
+            out,
+            "FashionMNIST",
+            5,
+            seed=4,
+            epochs=1,
+            train_size=600,
+            val_size=200,
+            scheduler=client,
+            progress=False,
+            order="cheapest-first",
+        )
+    jobs = {j.id: j for j in _plan(out)}
+    started = frame.sort_values("started_at")["id"].tolist()
+    costs = [lifespan_cost(jobs[i].net, jobs[i].train, 600, 200) for i in started]
+    assert costs == sorted(costs)
+    assert json.loads((out / "manifest.json").read_text())["runs"][-1]["order"] == "cheapest-first"
+    with pytest.raises(ParameterError, match="order must be one of"):
+        generate_batch(
+            out, "FashionMNIST", 5, seed=4, epochs=1, train_size=600, val_size=200, order="biggest"
+        )

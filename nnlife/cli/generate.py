@@ -76,6 +76,14 @@ def add_cli(subparsers) -> None:
         help="conv tensor layout (default: the batch folder's own when it holds one, which is "
         "contiguous for batches begun before nnlife had the setting; channels_last for a new batch)",
     )
+    p.add_argument(
+        "--order",
+        choices=("largest-first", "cheapest-first"),
+        default="largest-first",
+        help="which lifespans start first: largest-first (default: the shortest batch) or "
+        "cheapest-first (most tables early, for a run that will be cut short; with "
+        "--checkpoint-every the big ones resume next time)",
+    )
     p.add_argument("--save-weights", action="store_true", help="also write <id>.weights.pt per table")
     p.add_argument(
         "--checkpoint-every",
@@ -144,6 +152,7 @@ def run(args) -> int:
         val_source=args.val_source,
         deterministic=not args.not_deterministic,
         memory_format=args.memory_format,
+        order=args.order,
         save_weights=args.save_weights,
         checkpoint_every=args.checkpoint_every,
         data_root=args.data_root,

@@ -7,6 +7,10 @@ submits the lifespans largest first, by ``lifespan_cost`` (known from the specs 
 with Dask priorities: this is the longest-processing-time-first rule, whose span is within 4/3 of
 the best possible one (Graham 1969), and in practice leaves only short tasks for the end.
 
+``order="cheapest-first"`` turns the rule around, for runs that will be cut short (a Slurm
+allocation's walltime, a session's end): as many lifespans as possible finish early, and the big
+ones continue from their checkpoints in a later run; the batch's final span is longer.
+
 ``tail_idle`` measures the result: of the time the workers were there to work, the share they
 spent idle after their own last lifespan while others were still training. Pure Python, no torch.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import ParameterError
 from ..spec import NetSpec, TrainSpec
 
 BACKWARD_FACTOR = 3  # forward + backward pass ~ 3 x the forward FLOPs (backward: grads of inputs and weights)
@@ -45,6 +50,22 @@ def largest_first(jobs, n_train: int, n_val: int) -> list[tuple]:
     distinct = sorted(set(costs))
     rank = {c: r for r, c in enumerate(distinct)}  # 0 = cheapest
     return [(jobs[i], costs[i], rank[costs[i]]) for i in order]
+
+
+ORDERS = ("largest-first", "cheapest-first")  # the orders generate_batch submits lifespans in
+
+
+def ordered(jobs, n_train: int, n_val: int, order: str = "largest-first") -> list[tuple]:
+    """``largest_first``'s ``[(job, cost, priority), ...]`` in ``order`` (one of ``ORDERS``): for
+    "cheapest-first" reversed, with priorities that start the cheapest first. ParameterError for
+    another order."""
+    if order not in ORDERS:
+        raise ParameterError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
+    big = largest_first(jobs, n_train, n_val)
+    if order == "largest-first":
+        return big
+    top = max((p for _, _, p in big), default=0)
+    return [(job, cost, top - priority) for job, cost, priority in reversed(big)]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from .. import __version__
 from ..datasets import split_sizes
 from ..errors import NnlifeError, ParameterError
 from ..spec import DEFAULT_MEMORY_FORMAT
-from .balance import largest_first, tail_idle
+from .balance import ordered, tail_idle
 from .cluster import Connection, check_scheduler, label, runs_here
 from .device import resolve_device
 from .locate import locate_dataset
@@ -78,6 +78,7 @@ def generate_batch(
     progress=True,
     wait: bool = False,
     workers_per_gpu: int | None = None,
+    order: str = "largest-first",
 ):
     """Train a batch of lifespans on Dask, one table per lifespan in ``out_dir``.
 
@@ -105,6 +106,9 @@ def generate_batch(
         seeing only its GPU (``nnlife.generate.gpus``); instead of ``workers``, local only.
     wait: when another run holds the folder's lock (``nnlife.generate.lock``), wait for it to
         finish instead of raising BatchInUseError (a ParameterError naming its pid and host).
+    order: "largest-first" (the default: the batch's span is shortest) or "cheapest-first" (as
+        many lifespans as possible finish early, for a run that will be cut short; with
+        ``checkpoint_every`` the big ones resume in the next run); see ``nnlife.generate.balance``.
     progress: True for a tqdm bar (notebook-aware), ``"lines"`` for plain-text lines on the
         process's stderr (``nnlife.generate.progress``: what papermill runs and logs show), False
         for none, or a callable ``(done, total, summary dict)``.
@@ -136,7 +140,7 @@ def generate_batch(
     slots = _gpu_slots(workers_per_gpu, scheduler, workers, device)
     if slots and device == "auto":
         device = "cuda"  # each GPU worker sees its one GPU as cuda:0
-    _check_run(scheduler, device, checkpoint_every)  # before the folder is made: nothing written
+    _check_run(scheduler, device, checkpoint_every, order)  # before the folder is made: nothing written
     batch["memory_format"] = _memory_format(out_dir, memory_format)
     name, out = check_parameters(out_dir, dataset, workers=workers, **batch)
     if runs_here(scheduler):
@@ -159,6 +163,7 @@ def generate_batch(
             data_root=data_root,
             progress=progress,
             gpu_slots=slots,
+            order=order,
         )
 
 
@@ -193,6 +198,7 @@ def _locked_run(
     data_root,
     progress,
     gpu_slots,
+    order,
 ):
     """The rest of ``generate_batch``, with the folder's lock held: resume, train, record the run."""
     manifest = open_manifest(out, batch_parameters(name, **batch))
@@ -239,7 +245,8 @@ def _locked_run(
             n_train = images_per_epoch(name, batch["train_size"], batch["val_size"], batch["val_source"])
             n_val = batch["val_size"] or split_sizes(name, batch["val_source"], batch["val_size"])[1]
             connection = Connection(scheduler, n_workers, workers, gpu_slots=gpu_slots)
-            results = _submit(largest_first(todo, n_train, n_val), opts, connection, bar)
+            run["order"] = order
+            results = _submit(ordered(todo, n_train, n_val, order), opts, connection, bar)
     finally:
         _end_run(out, manifest, run, results, n_done=len(done), n_jobs=len(jobs))
         bar(None)
@@ -264,8 +271,9 @@ def _result(summaries: list[dict], out: Path):
     return frame
 
 
-def _check_run(scheduler, device, checkpoint_every) -> None:
-    """ParameterError for a bad scheduler, device (on a local cluster) or checkpoint period."""
+def _check_run(scheduler, device, checkpoint_every, order="largest-first") -> None:
+    """ParameterError for a bad scheduler, device (on a local cluster), checkpoint period or order."""
+    ordered([], 0, 0, order)
     if checkpoint_every is not None and (
         isinstance(checkpoint_every, bool)
         or not isinstance(checkpoint_every, (int, float))
@@ -346,9 +354,9 @@ def _gpu_slots(workers_per_gpu, scheduler, workers, device):
     return gpu_workers_here(workers_per_gpu)
 
 
-def _submit(ordered, opts: TaskOptions, connection: Connection, bar) -> list[dict]:
-    """Run ``run_job`` for every job on the cluster, ``ordered`` as ``balance.largest_first``
-    gives them ((job, cost, priority), largest first; Dask starts higher priorities first);
+def _submit(queue, opts: TaskOptions, connection: Connection, bar) -> list[dict]:
+    """Run ``run_job`` for every job on the cluster, ``queue`` as ``balance.ordered`` gives
+    them ((job, cost, priority), in the run's order; Dask starts higher priorities first);
     the summaries in the order they finish."""
     from distributed import as_completed
 
@@ -356,7 +364,7 @@ def _submit(ordered, opts: TaskOptions, connection: Connection, bar) -> list[dic
     with main_hidden(), connection as client:  # workers spawned meanwhile skip the main module
         futures = {
             client.submit(run_job, job, opts, retries=2, pure=False, priority=priority): job
-            for job, _, priority in ordered
+            for job, _, priority in queue
         }
         for fut in as_completed(futures):
             try:
