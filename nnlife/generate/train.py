@@ -45,6 +45,13 @@ Determinism: on CPU, the same inputs and thread count give bit-identical curves.
 switched back after), which makes CUDA runs repeatable too. On CUDA nnlife trains in true
 float32: TF32 convolutions are switched off for the run, since the table says ``precision fp32``.
 
+oneDNN 1x1 bug (torch 2.14.1, oneDNN 3.12; docs/faults.md): on CPU with more than one torch
+thread, oneDNN's backward-weights kernel for a 1x1 strided convolution on an NHWC input with fewer
+than 16 channels writes past its workspace (heap corruption: "free(): invalid size", segfaults).
+``strided_1x1_layers`` names the layers it can reach; for those networks oneDNN is switched off for
+the run when torch uses more than one thread (``meta["onednn"] = "off"``). One-thread runs are
+unchanged.
+
 Checkpoints (optional): with ``checkpoint`` and ``checkpoint_every``, the model, the optimizer,
 the dropout generator, the rows so far and the elapsed time are saved atomically at record
 boundaries; a later call with the same arguments resumes from the file and gives the same
@@ -183,10 +190,38 @@ def _data_on(data, dev):
     return tensors
 
 
+def strided_1x1_layers(net: NetSpec, train: TrainSpec) -> tuple[int, ...]:
+    """Conv layers (1-based) where oneDNN's 1x1 strided backward-weights bug can strike on CPU.
+
+    oneDNN's ``jit_1x1`` backward weights copies the strided input into a per-thread workspace of
+    ``is * ic`` floats at offset ``sp * ic_block`` (oneDNN issue #6035), so with fewer input
+    channels than the ISA's ic_block (16 on AVX-512, 8 on AVX2) it writes past it. It takes that
+    path for kernel 1, stride > 1, no padding, an input side divisible by the stride, and an NHWC
+    source: every layer in "channels_last", and a 1-channel input in either format (its channel
+    stride is 1, which torch reads as channels-last).
+    """
+    c, h, w = net.input_shape
+    hit = []
+    for i, (layer, (_, after_pool)) in enumerate(zip(net.conv, net.layer_shapes()), start=1):
+        s = layer.stride
+        if (
+            layer.kernel == 1
+            and s > 1
+            and layer.padding == 0
+            and h % s == 0
+            and w % s == 0
+            and c < 16
+            and (train.memory_format == "channels_last" or c == 1)
+        ):
+            hit.append(i)
+        c, h, w = after_pool
+    return tuple(hit)
+
+
 @contextmanager
-def _run_scope(dev, dropout_seed: int, deterministic: bool):
-    """Fork torch's global RNG (dropout draws from it) and set the numerics for one run;
-    everything is restored on exit."""
+def _run_scope(dev, dropout_seed: int, deterministic: bool, onednn: bool = True):
+    """Fork torch's global RNG (dropout draws from it) and set the numerics for one run (oneDNN
+    off when ``onednn`` is False); everything is restored on exit."""
     import torch
 
     devices = [dev.index] if dev.type == "cuda" else []
@@ -196,6 +231,7 @@ def _run_scope(dev, dropout_seed: int, deterministic: bool):
         torch.is_deterministic_algorithms_warn_only_enabled(),
         cudnn.benchmark,
         cudnn.allow_tf32,
+        torch.backends.mkldnn.enabled,
     )
     with torch.random.fork_rng(devices=devices):
         torch.random.default_generator.manual_seed(dropout_seed)
@@ -209,10 +245,13 @@ def _run_scope(dev, dropout_seed: int, deterministic: bool):
             torch.use_deterministic_algorithms(deterministic)
             cudnn.benchmark = dev.type == "cuda" and not deterministic
             cudnn.allow_tf32 = False  # precision "fp32" means fp32, not TF32
+            if not onednn:
+                torch.backends.mkldnn.enabled = False
             yield
         finally:
             torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
             cudnn.benchmark, cudnn.allow_tf32 = saved[2], saved[3]
+            torch.backends.mkldnn.enabled = saved[4]
 
 
 def memory_format(train: TrainSpec):
@@ -365,6 +404,10 @@ def train_lifespan(
     info = provenance(dev, data)
     info.update({"net_id": net.id, "eval_batch": str(chunk)})
     info.update({str(key): str(v) for key, v in (meta or {}).items()})
+    # oneDNN's 1x1 strided backward weights corrupts the heap with > 1 thread (module docstring)
+    onednn = not (dev.type == "cpu" and torch.get_num_threads() > 1 and strided_1x1_layers(net, train))
+    if not onednn:
+        info["onednn"] = "off"
 
     # --- model, optimiser, loss; the three seed streams -------------------------------------------
     fmt = memory_format(train)
@@ -381,7 +424,7 @@ def train_lifespan(
     status, start_row, elapsed_before = C.STATUS_COMPLETE, 0, 0.0
     state = load_checkpoint(checkpoint, net, train) if every else None
 
-    with _run_scope(dev, derive_seed(train.seed, DROPOUT_STREAM), train.deterministic):
+    with _run_scope(dev, derive_seed(train.seed, DROPOUT_STREAM), train.deterministic, onednn):
         if state is not None:
             rows, start_row, elapsed_before = restore(state, model, opt, dev)
             info["resumed_at_epoch"] = repr(start_row / k)
@@ -464,4 +507,5 @@ __all__ = [
     "make_optimizer",
     "gather",
     "speed_settings",
+    "strided_1x1_layers",
 ]
