@@ -1,11 +1,11 @@
 """Training throughput on full-size lifespans (issue 16): the whole Fashion-MNIST training set.
 
-The same contenders, networks and method as ``train_throughput.py`` (nnlife's ``train_lifespan``
+The same contenders, networks and method as ``train_throughput.py`` (both from ``contenders.py``) (nnlife's ``train_lifespan``
 against the torchvision ``DataLoader`` loop and PyTorch Lightning, the bare SGD steps as the eager
 floor, a fp32 ``torch.matmul`` as the machine's rate), but on the lifespans nnlife is for: all
 60,000 training images, validation on all 10,000 test images every half epoch, at least one
 epoch. The networks are the median-FLOP ``paper`` and ``small`` networks of
-``train_throughput.pick_network``; each keeps its sampled batch size and SGD settings.
+``contenders.pick_network``; each keeps its sampled batch size and SGD settings.
 Repeats are interleaved (``for r in repeats: for contender in contenders``), figures are medians.
 A full-size paper lifespan takes about a minute per contender on one core, so full mode runs
 3 repeats without a warm-up run (a one-minute run pays its first-call costs once) and without
@@ -25,14 +25,12 @@ import os
 import shutil
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
-import train_throughput as tt
+from contenders import THREADS, bench_network, contender_table, quiet_run, setup_network, torchvision_root
 
 from run import fmt, log, md_table
 
-THREADS = tt.THREADS
 MODES = {
     # train/val images (None: the whole split), epochs, repeats, matmul side, split steps
     "full": dict(
@@ -85,26 +83,6 @@ TARGETS = {
 }
 
 
-def _setup(space: str, cfg: dict):
-    import nnlife
-
-    seed, net, train0 = tt.pick_network(space)
-    train = train0.replace(
-        epochs=cfg["epochs"],
-        train_size=cfg["train_size"],
-        val_size=cfg["val_size"],
-        eval_interval=0.5,
-        device="cpu",
-    )
-    data = nnlife.load_dataset(
-        "FashionMNIST",
-        train_size=cfg["train_size"],
-        val_size=cfg["val_size"],
-        seed=train.subset_seed,
-    )
-    return seed, net, train, data
-
-
 def split(space: str, cfg: dict) -> dict:
     """CPU seconds per training step in each part of nnlife's loop, and per evaluation; top ops.
 
@@ -117,7 +95,7 @@ def split(space: str, cfg: dict) -> dict:
 
     from nnlife.generate import train as T
 
-    seed, net, train, data = _setup(space, cfg)
+    seed, net, train, data = setup_network(space, cfg)
     dev = torch.device("cpu")
     x_tr, y_tr, x_val, y_val, scale, shift = T._data_on(data, dev)
     model = T.build_model(net, train, dev)
@@ -175,27 +153,15 @@ def split(space: str, cfg: dict) -> dict:
 
 def run(mode: str) -> dict:
     """Full-size training throughput: 60,000 / 10,000 Fashion-MNIST images, paper and small."""
-    import logging
-
-    import torch
-
-    warnings.filterwarnings("ignore")
-    for name in (
-        "lightning.pytorch",
-        "lightning",
-        "pytorch_lightning",
-        "lightning.fabric",
-    ):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    torch.set_num_threads(THREADS)
+    quiet_run(THREADS)
     cfg = MODES[mode]
     load0 = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="nnlife-bench-full-"))
     try:
-        root = tt.torchvision_root(tmp / "tv")
+        root = torchvision_root(tmp / "tv")
         nets, splits = {}, {}
         for space in SPACES:
-            nets[space] = tt.bench_network(space, cfg, root, tmp)
+            nets[space] = bench_network(space, cfg, root, tmp)
             log(f"{space}: split and profile")
             splits[space] = split(space, cfg)
     finally:
@@ -311,12 +277,6 @@ def _verdict(nets, splits, figures) -> str:
 
 def markdown(cfg, nets, splits, figures, load) -> str:
     names = ["nnlife", "steps_only", "dataloader", "lightning"]
-    what = {
-        "nnlife": "`train_lifespan`, eval every 0.5 epoch",
-        "steps_only": "reference: the SGD steps alone (no recording, no evaluation)",
-        "dataloader": "plain loop, torchvision + `DataLoader(num_workers=0)`",
-        "lightning": "Lightning `Trainer(val_check_interval=0.5, CSVLogger)`",
-    }
     any_net = next(iter(nets.values()))
     n_train, n_val = any_net["train_images"], any_net["val_images"]
     settings = next(iter(splits.values()))["settings"]
@@ -337,36 +297,7 @@ def markdown(cfg, nets, splits, figures, load) -> str:
             f"FLOPs/image, batch {r['batch_size']}.",
             "",
         ]
-        rows = []
-        for n in names:
-            if n not in r["median_seconds"]:
-                continue
-            rows.append(
-                [
-                    what[n],
-                    r["median_seconds"][n],
-                    r["images_per_s"][n],
-                    f"{r['median_seconds'][n] / r['median_seconds']['nnlife']:.2f}x",
-                    r["cpu_time"]["median_cpu_seconds"][n],
-                    r["final_val_acc"].get(n),
-                    ", ".join(f"{s:.1f}" for s in r["all_seconds"][n]),
-                ]
-            )
-        out += [
-            md_table(
-                [
-                    "contender",
-                    "median s",
-                    "train images/s",
-                    "time / nnlife's",
-                    "median CPU s",
-                    "final val acc %",
-                    "all repeats (s)",
-                ],
-                rows,
-            ),
-            "",
-        ]
+        out += [contender_table(r, names, digits=1), ""]
         out += [
             f"{r['achieved_flops_per_s'] / 1e9:.2f} GFLOP/s against {r['matmul_flops_per_s'] / 1e9:.1f} "
             f"GFLOP/s for a {r['matmul_n']}x{r['matmul_n']} fp32 matmul: **{100 * r['peak_fraction']:.1f} %** "
