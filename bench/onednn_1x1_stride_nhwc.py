@@ -4,7 +4,7 @@ fewer than 16 channels, more than one thread -> writes past oneDNN's workspace, 
     python bench/onednn_1x1_stride_nhwc.py [THREADS] [STEPS] [nhwc|nchw|no-onednn]
 
 (Not a benchmark and not part of bench/run.py; nnlife's workaround and the findings are in
-docs/faults.md.)
+docs/known-issues.md.)
 
 A Conv2d(1, 32, kernel_size=1, stride=2) on a (93, 1, 28, 28) batch whose channel stride is 1
 (an NHWC image batch seen as NCHW, e.g. ``images.permute(0, 3, 1, 2)``): torch hands oneDNN an

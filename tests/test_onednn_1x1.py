@@ -1,4 +1,4 @@
-"""oneDNN's 1x1 strided backward-weights bug (docs/faults.md, bench/onednn_1x1_stride_nhwc.py):
+"""oneDNN's 1x1 strided backward-weights bug (docs/known-issues.md, bench/onednn_1x1_stride_nhwc.py):
 the sampled network that crashed nnlife's loop with two torch threads now trains to the end,
 and one-thread training is left as it was.
 

@@ -45,7 +45,7 @@ Determinism: on CPU, the same inputs and thread count give bit-identical curves.
 switched back after), which makes CUDA runs repeatable too. On CUDA nnlife trains in true
 float32: TF32 convolutions are switched off for the run, since the table says ``precision fp32``.
 
-oneDNN 1x1 bug (torch 2.14.1, oneDNN 3.12; docs/faults.md): on CPU with more than one torch
+oneDNN 1x1 bug (torch 2.14.1, oneDNN 3.12; docs/known-issues.md): on CPU with more than one torch
 thread, oneDNN's backward-weights kernel for a 1x1 strided convolution on an NHWC input with fewer
 than 16 channels writes past its workspace (heap corruption: "free(): invalid size", segfaults).
 ``strided_1x1_layers`` names the layers it can reach; for those networks oneDNN is switched off for
