@@ -184,17 +184,19 @@ class DataverseServer:
                 pass
 
             def _send(self, status: int, body: bytes, headers: dict | None = None, query=None):
+                # logged before the answer goes out: once the client has it, its next request
+                # may be logged by another thread, and the log must keep the order of events
+                server.requests.append(
+                    Request(
+                        self.path.split("?")[0], query or {}, self.headers.get("Range"), status, len(body)
+                    )
+                )
                 self.send_response(status)
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
-                server.requests.append(
-                    Request(
-                        self.path.split("?")[0], query or {}, self.headers.get("Range"), status, len(body)
-                    )
-                )
 
             def _json(self, status: int, doc: dict, query):
                 self._send(status, json.dumps(doc).encode(), {"Content-Type": "application/json"}, query)
@@ -262,9 +264,9 @@ class DataverseServer:
                     self.send_header("Content-Length", str(len(part)))
                     self.end_headers()
                     half = part[: len(part) // 2]
+                    server.requests.append(Request(url.path, query, rng, status, len(half)))
                     self.wfile.write(half)
                     self.wfile.flush()
-                    server.requests.append(Request(url.path, query, rng, status, len(half)))
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return
