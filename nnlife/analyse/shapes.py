@@ -259,7 +259,7 @@ def classify_arrays(a: CurveArrays, chance=None, **thresholds) -> pd.DataFrame:
             "final_val_acc": final,
             "n_rows": n_rows,
             "n_nonfinite": n_bad,
-            "collapse_epoch": collapse,
+            "collapse_epoch": np.where(label == "collapsed", collapse, np.nan),  # a diverged run may fall too
             "n_large_drops": n_drops,
             "val_loss_min_frac": min_frac,
             "val_loss_rise": rise,
