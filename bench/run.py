@@ -321,7 +321,9 @@ def main(argv=None) -> int:
     sections = {}
     for part in PARTS:
         if part in kept:
-            sections[part] = (prev.get("markdown_parts") or {}).get(part) or _old_section(prev["md"], part)
+            # the section as benchmarks.md has it now (a note or a re-measurement merged there by
+            # hand survives), else as the JSON kept it
+            sections[part] = _old_section(prev["md"], part) or (prev.get("markdown_parts") or {}).get(part)
         elif part in results:
             sections[part] = "\n".join(_part_lines(part, results[part], runs[part]))
     details = {p: (prev.get("parts") or {}).get(p) for p in kept}

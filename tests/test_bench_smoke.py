@@ -122,6 +122,11 @@ def test_a_run_of_some_parts_keeps_the_others(smoke, tmp_path):
     out, doc, _ = smoke
     for name in ("benchmarks.json", "benchmarks.md"):
         shutil.copy(out / name, tmp_path / name)
+    # a note merged into a kept part's section by hand survives the merge
+    md = (tmp_path / "benchmarks.md").read_text().splitlines()
+    at = next(i for i, line in enumerate(md) if line.startswith("## ") and "`bench/scaling.py`" in line)
+    md.insert(at + 1, "\nA note merged here by hand.")
+    (tmp_path / "benchmarks.md").write_text("\n".join(md) + "\n")
     cmd = [sys.executable, str(RUN), "--smoke", "--out", str(tmp_path), "--parts", "analysis_scale"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -139,3 +144,4 @@ def test_a_run_of_some_parts_keeps_the_others(smoke, tmp_path):
         "## 4. Analysis at dataset scale",
     ):
         assert section in text, section
+    assert "A note merged here by hand." in text
