@@ -58,13 +58,23 @@ def test_a_batch_trains_largest_first_and_records_its_tail(tmp_path):
     """One single-threaded worker process takes the lifespans one at a time: in order of
     estimated cost. (A process, not an in-process thread cluster: torch training in Dask's
     worker threads of the test process has crashed the process here.)"""
+    out = tmp_path / "b"
+    frame, costs, run = _one_worker_batch(out)
+    assert costs == sorted(costs, reverse=True) and len(set(costs)) == 5
+    assert (frame["finished_at"] > frame["started_at"]).all() and frame["worker"].nunique() == 1
+    assert run["workers_used"] == 1 and run["tail_idle_share"] == 0.0 and 0 <= run["idle_share"] < 1
+    assert run["span_s"] >= (frame["finished_at"] - frame["started_at"]).sum() * 0.999
+
+
+def _one_worker_batch(out, **options):
+    """(frame, estimated costs in the order the lifespans started, the manifest's last run) of
+    the 5-network test batch trained by one single-threaded worker process."""
     import json
 
     from distributed import Client, LocalCluster
 
     from nnlife import generate_batch
 
-    out = tmp_path / "b"
     with (
         LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as lc,
         Client(lc) as client,
@@ -79,15 +89,12 @@ def test_a_batch_trains_largest_first_and_records_its_tail(tmp_path):
             val_size=200,
             scheduler=client,
             progress=False,
+            **options,
         )
     jobs = {j.id: j for j in _plan(out)}
     started = frame.sort_values("started_at")["id"].tolist()
     costs = [lifespan_cost(jobs[i].net, jobs[i].train, 600, 200) for i in started]
-    assert costs == sorted(costs, reverse=True) and len(set(costs)) == 5
-    assert (frame["finished_at"] > frame["started_at"]).all() and frame["worker"].nunique() == 1
-    run = json.loads((out / "manifest.json").read_text())["runs"][-1]
-    assert run["workers_used"] == 1 and run["tail_idle_share"] == 0.0 and 0 <= run["idle_share"] < 1
-    assert run["span_s"] >= (frame["finished_at"] - frame["started_at"]).sum() * 0.999
+    return frame, costs, json.loads((out / "manifest.json").read_text())["runs"][-1]
 
 
 def _plan(out):
@@ -112,34 +119,12 @@ def test_cheapest_first_reverses_the_order_and_the_priorities(tmp_path):
 
 
 def test_a_cheapest_first_batch_starts_its_cheapest_lifespan_first(tmp_path):
-    import json
-
-    from distributed import Client, LocalCluster
-
     from nnlife import generate_batch
 
     out = tmp_path / "b"
-    with (
-        LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as lc,
-        Client(lc) as client,
-    ):
-        frame = generate_batch(
-            out,
-            "FashionMNIST",
-            5,
-            seed=4,
-            epochs=1,
-            train_size=600,
-            val_size=200,
-            scheduler=client,
-            progress=False,
-            order="cheapest-first",
-        )
-    jobs = {j.id: j for j in _plan(out)}
-    started = frame.sort_values("started_at")["id"].tolist()
-    costs = [lifespan_cost(jobs[i].net, jobs[i].train, 600, 200) for i in started]
+    _, costs, run = _one_worker_batch(out, order="cheapest-first")
     assert costs == sorted(costs)
-    assert json.loads((out / "manifest.json").read_text())["runs"][-1]["order"] == "cheapest-first"
+    assert run["order"] == "cheapest-first"
     with pytest.raises(ParameterError, match="order must be one of"):
         generate_batch(
             out, "FashionMNIST", 5, seed=4, epochs=1, train_size=600, val_size=200, order="biggest"
