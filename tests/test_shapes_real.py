@@ -12,14 +12,15 @@ from nnlife.errors import ParameterError
 REFERENCE = ROOT / "data" / "reference"
 LABELS_FILE = REFERENCE / "shape-labels.csv"
 SECOND_RATER = REFERENCE / "shape-labels-second-rater.csv"
-# The agreement reached on the committed labels: 109 of 130 curves = 83.8 % with rising_slope
-# 0.15 (2026-12-02; 80.8 % with the earlier 0.2 on the first 104). On the 55 labelled after the
-# rules were first set, held out: 44 = 80.0 %. Cross-validated by leaving out one network's seeds
-# at a time, the threshold chosen on the rest: 76.9 % of the first 104. A floor, a little under
-# it, that fails if the rules regress. Two raters agree on 21 of 24 curves (87.5 %): the
-# still_rising / saturating boundary and noisy rises (unstable or not) hold most disagreements,
-# and are judgement calls for people too.
-AGREEMENT_FLOOR = 0.8
+# The agreement reached on the committed labels: 219 of 254 curves = 86.2 % (2026-12-02, third
+# session) with unstable_drop 8 / unstable_min_drops 4. Before that change (5 / 6), 109 of the first
+# 130 = 83.8 %, and on the 124 labelled next, held out (labelled before the classifier ran on any
+# of them): 101 = 81.5 %; the change was made after, on all 254 (so 86.2 % is in-sample); choosing
+# the three thresholds on 4/5 of the networks and scoring the rest (5 folds by network, 5 draws):
+# 85.0 %. A floor, a little under it, that fails if the rules regress. Two raters agree on 21 of
+# 24 curves (87.5 %): the still_rising / saturating boundary and noisy rises (unstable or not)
+# hold most disagreements, and are judgement calls for people too.
+AGREEMENT_FLOOR = 0.84
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +33,9 @@ def labelled():
 
 def test_labels_file_is_complete():
     labels = read_shape_labels(LABELS_FILE)
-    assert len(labels) >= 130
+    assert len(labels) >= 254
     assert set(labels["label"]) >= {
+        "peaked",
         "diverged",
         "collapsed",
         "no_learning",
@@ -52,10 +54,13 @@ def test_agreement_with_labels_by_eye(labelled):
     assert a.n == len(labels)
     assert a.agreement >= AGREEMENT_FLOOR, a.confusion
     # the classes that are unambiguous by eye are found on every labelled curve
-    for cls in ("diverged", "collapsed", "overfitting", "unstable"):
+    for cls in ("diverged", "collapsed", "unstable"):
         assert a.per_class.loc[cls, "agreement"] == 1.0, a.pairs[a.pairs["label"] == cls]
-    # all but one: a paper-space run at chance with two single-record blips to 17 % near the end
-    # (smoothed over one epoch, 13.5 %: above the 3-point margin, so the classifier says saturating)
+    # all but one: a run that overfits and also dips by more than 8 points four times is unstable
+    # first (the classes are tried in order)
+    assert a.per_class.loc["overfitting", "agreement"] >= 0.95, a.pairs[a.pairs["label"] == "overfitting"]
+    # all but two: paper-space runs at chance with one or two single-record blips to 17-18 %
+    # (smoothed over one epoch, above the 3-point margin, so the classifier says saturating/peaked)
     assert a.per_class.loc["no_learning", "agreement"] >= 0.9, a.pairs[a.pairs["label"] == "no_learning"]
     assert int(a.confusion.loc["all", "all"]) == len(labels)
 
@@ -91,9 +96,14 @@ def test_the_old_rules_agreed_far_less(labelled):
     labels, classified = labelled
     cat = nnlife.load_catalog([REFERENCE / f for f in labels["file"]], cache=False)
     old = classify_shapes(
-        cat.curves, unstable_min_drops=3, overfit_loss_rise=0.05, rising_slope=0.1, rising_frac=0.25
+        cat.curves,
+        unstable_drop=5.0,
+        unstable_min_drops=3,
+        overfit_loss_rise=0.05,
+        rising_slope=0.1,
+        rising_frac=0.25,
     )
-    # 60 % against 84 % on the 130 labels (52.8 % against 88 % on the first 75)
+    # 61 % against 86 % on the 254 labels (52.8 % against 88 % on the first 75)
     assert shape_agreement(labels, old).agreement <= shape_agreement(labels, classified).agreement - 0.15
 
 
