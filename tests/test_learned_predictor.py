@@ -105,6 +105,9 @@ def test_save_and_load_give_the_same_predictions(predictor, split, tmp_path):
     assert head["format"] == "nnlife-predictor" and head["target_epoch"] == 40.0
     assert head["format_version"] == 1  # the split kept the format: older files still load
     q = L.load_predictor(path)
+    # the folds the corrections came from are recorded (fewer when there are fewer networks)
+    assert head["calibration_folds"] == predictor.calibration_folds == q.calibration_folds
+    assert 2 <= q.calibration_folds <= L.CALIBRATION_FOLDS
     pd.testing.assert_frame_equal(
         q.predict(part, catalog=te.table), predictor.predict(part, catalog=te.table)
     )
@@ -156,6 +159,7 @@ def test_a_file_in_the_first_format_loads(split, tmp_path):
     np.savez_compressed(path, header=np.array(json.dumps(header)), **arrays)
     p = nnlife.load_predictor(path)
     assert (p.target_epoch, p.cutoffs, p.corrections, p.structure) == (40.0, GRID, tuple(corrections), True)
+    assert p.calibration_folds is None  # written before the folds were recorded
     # a format this nnlife does not know is refused by name
     np.savez_compressed(
         tmp_path / "v3.npz", header=np.array(json.dumps({**header, "format_version": 3})), **arrays

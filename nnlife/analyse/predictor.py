@@ -53,6 +53,7 @@ class Predictor:
     seed: int  # seed of the trees and the calibration folds
     models: dict = field(repr=False)  # "lower", "median", "upper" -> tree arrays
     level: float = LEVEL  # nominal coverage of [lower, upper]
+    calibration_folds: int | None = None  # grouped folds of the corrections (None: not recorded)
 
     # -- prediction --
     def predict(self, curves: pd.DataFrame, catalog=None, scheduler=None) -> pd.DataFrame:
@@ -193,6 +194,7 @@ def fit_predictor(
         n_groups=n_groups,
         seed=int(seed),
         models=models,
+        calibration_folds=int(k),
     )
 
 

@@ -41,6 +41,7 @@ def predictor_header(p: Predictor) -> dict:
         "n_networks": p.n_networks,
         "n_groups": p.n_groups,
         "seed": p.seed,
+        "calibration_folds": p.calibration_folds,
         "level": p.level,
         "quantiles": list(QUANTILES),
         "anchor": ANCHOR,
@@ -103,9 +104,15 @@ def load_predictor(path) -> Predictor:
             seed=int(head["seed"]),
             models=models,
             level=float(head["level"]),
+            calibration_folds=_optional_int(head.get("calibration_folds")),
         )
     except (KeyError, TypeError, ValueError) as e:
         raise PredictorFileError(f"{path}: header lacks or has a bad field ({e})") from None
+
+
+def _optional_int(v):
+    """An optional header field (absent in files written before it was recorded): int or None."""
+    return None if v is None else int(v)
 
 
 def _tree_arrays(arrays: dict, name: str, n_features: int, path) -> dict:
