@@ -305,9 +305,13 @@ def main(argv=None) -> int:
         else:
             figures[key] = None if res is None else res["figures"].get(key)
         sources[key] = part
+    rerun = set().union(*[set((results.get(p) or {}).get("extra_figures") or {}) for p in args.parts])
     extra_by_part = {p: dict((prev.get("extra_by_part") or {}).get(p) or {}) for p in kept}
+    if prev is not None:  # figures that belong to no part (the "(earlier run)" bucket) stay, unless rerun
+        for name, figs in (prev.get("extra_by_part") or {}).items():
+            if name not in PARTS:
+                extra_by_part[name] = {k: v for k, v in figs.items() if k not in rerun}
     if prev is not None and not prev.get("extra_by_part"):  # a report from before extra_by_part
-        rerun = set().union(*[set((results.get(p) or {}).get("extra_figures") or {}) for p in args.parts])
         extra_by_part["(earlier run)"] = {k: v for k, v in prev["extra_figures"].items() if k not in rerun}
     for part in args.parts:
         extra_by_part[part] = dict((results.get(part) or {}).get("extra_figures") or {})

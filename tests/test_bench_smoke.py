@@ -122,6 +122,10 @@ def test_a_run_of_some_parts_keeps_the_others(smoke, tmp_path):
     out, doc, _ = smoke
     for name in ("benchmarks.json", "benchmarks.md"):
         shutil.copy(out / name, tmp_path / name)
+    # figures of an earlier run that belong to no part now survive the merge (they were dropped)
+    report = json.loads((tmp_path / "benchmarks.json").read_text())
+    report["extra_by_part"]["(earlier run)"] = {"an_earlier_figure": 1.5}
+    (tmp_path / "benchmarks.json").write_text(json.dumps(report))
     # a note merged into a kept part's section by hand survives the merge
     md = (tmp_path / "benchmarks.md").read_text().splitlines()
     at = next(i for i, line in enumerate(md) if line.startswith("## ") and "`bench/scaling.py`" in line)
@@ -136,6 +140,8 @@ def test_a_run_of_some_parts_keeps_the_others(smoke, tmp_path):
     for key in ("ratio_vs_dataloader", "peak_fraction_paper", "scaling_2_workers"):
         assert merged[key] == doc[key], key
     assert set(merged["runs"]) == set(doc["runs"])
+    assert merged["extra_by_part"]["(earlier run)"] == {"an_earlier_figure": 1.5}
+    assert merged["extra_figures"]["an_earlier_figure"] == 1.5
     text = (tmp_path / "benchmarks.md").read_text()
     for section in (
         "## 1. Training throughput",
