@@ -290,6 +290,9 @@ def main(argv=None) -> int:
             }
         else:
             results[part], runs[part] = _run_part(part, mode, env)
+            # where and with what it ran: a later run of other parts keeps this part's section,
+            # and the report's machine table then describes that later run
+            runs[part].update(date=started.isoformat(timespec="seconds"), machine=mach, versions=versions())
     total = time.perf_counter() - t0
 
     # A run of some parts merges into the report already in --out (same mode): the other parts'
@@ -405,6 +408,34 @@ def _part_lines(part: str, res, run: dict) -> list[str]:
     return [res["markdown"].rstrip(), "", f"Command: `{run['command']}`{took}.", ""]
 
 
+def _kept_provenance(doc: dict) -> list[str]:
+    """Lines saying, for each kept part, where it was measured when that is not the machine and
+    versions above (which describe this run): its CPU and load, and the versions that differ."""
+    notes = []
+    for part in (doc.get("kept_from") or {}).get("parts") or []:
+        run = (doc.get("runs") or {}).get(part) or {}
+        m, v = run.get("machine"), run.get("versions")
+        if m is None or v is None:
+            notes.append(f"{part}: measured before runs recorded their machine")
+            continue
+        differ = [
+            f"{k} {v.get(k)}"
+            for k in sorted(set(v) | set(doc["versions"]))
+            if v.get(k) != doc["versions"].get(k)
+        ]
+        same_cpu = (m.get("cpu"), m.get("cores")) == (doc["machine"].get("cpu"), doc["machine"].get("cores"))
+        if same_cpu and not differ:
+            continue
+        load = ", ".join(f"{x:.2f}" for x in m.get("load_average_at_start", []))
+        notes.append(
+            f"{part}: {run.get('date')}, {m.get('cpu')} ({m.get('cores')} cores, load {load})"
+            + (f", versions {', '.join(differ)}" if differ else "")
+        )
+    if not notes:
+        return []
+    return ["Kept sections measured elsewhere or with other versions: " + "; ".join(notes) + ".", ""]
+
+
 def _markdown(doc: dict, results: dict, sections: dict | None = None) -> str:
     m, v = doc["machine"], doc["versions"]
     mode_note = {
@@ -448,6 +479,7 @@ def _markdown(doc: dict, results: dict, sections: dict | None = None) -> str:
         "",
         "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
         "",
+        *_kept_provenance(doc),
         "The machine is shared: other jobs (test suites of other work in progress) may have run "
         "at the same time, which slows the contenders alike (they are interleaved) but can depress "
         "the 2-worker scaling figure, which needs both cores. The load average at the start is "

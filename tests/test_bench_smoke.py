@@ -125,6 +125,11 @@ def test_a_run_of_some_parts_keeps_the_others(smoke, tmp_path):
     # figures of an earlier run that belong to no part now survive the merge (they were dropped)
     report = json.loads((tmp_path / "benchmarks.json").read_text())
     report["extra_by_part"]["(earlier run)"] = {"an_earlier_figure": 1.5}
+    # a kept part measured on another machine, with another torch, says so beside the machine table
+    scaling = report["runs"]["scaling"]
+    assert scaling["machine"] == report["machine"] and scaling["versions"] == report["versions"]
+    scaling["machine"] = {**scaling["machine"], "cpu": "Another CPU"}
+    scaling["versions"] = {**scaling["versions"], "torch": "0.0"}
     (tmp_path / "benchmarks.json").write_text(json.dumps(report))
     # a note merged into a kept part's section by hand survives the merge
     md = (tmp_path / "benchmarks.md").read_text().splitlines()
@@ -142,6 +147,8 @@ def test_a_run_of_some_parts_keeps_the_others(smoke, tmp_path):
     assert set(merged["runs"]) == set(doc["runs"])
     assert merged["extra_by_part"]["(earlier run)"] == {"an_earlier_figure": 1.5}
     assert merged["extra_figures"]["an_earlier_figure"] == 1.5
+    assert merged["runs"]["scaling"]["machine"]["cpu"] == "Another CPU"
+    assert merged["runs"]["analysis_scale"]["machine"]["cpu"] == merged["machine"]["cpu"]
     text = (tmp_path / "benchmarks.md").read_text()
     for section in (
         "## 1. Training throughput",
@@ -151,3 +158,6 @@ def test_a_run_of_some_parts_keeps_the_others(smoke, tmp_path):
     ):
         assert section in text, section
     assert "A note merged here by hand." in text
+    kept = [line for line in text.splitlines() if line.startswith("Kept sections measured elsewhere")]
+    assert len(kept) == 1 and "scaling: " in kept[0] and "Another CPU" in kept[0], kept
+    assert "torch 0.0" in kept[0] and "train_throughput" not in kept[0]  # same machine: no note
