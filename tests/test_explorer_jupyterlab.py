@@ -238,7 +238,14 @@ def browser(tmp_path, monkeypatch):
 
 NOTEBOOK_STATE = """
 const app = window.jupyterapp;
-const panel = app && app.shell.currentWidget;
+if (!app) return null;
+// the notebook's panel: the current widget, or (headless Chromium 150 gives the page no focus,
+// so the shell may track none) the open notebook in the main area, activated as a click would
+let panel = app.shell.currentWidget;
+if (!panel || !panel.sessionContext) {
+  panel = [...app.shell.widgets('main')].find(w => w.sessionContext && w.content);
+  if (panel) app.shell.activateById(panel.id);
+}
 if (!panel || !panel.content || !panel.sessionContext || !panel.context.isReady) return null;
 const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
 const cells = panel.content.widgets.filter(c => c.model.type === 'code');
