@@ -34,7 +34,8 @@ def corpus():
 def split(corpus):
     """Networks for training and held-out networks, no net_id on both sides."""
     t = corpus.table[corpus.table["status"] == "complete"]
-    nets = list(pd.unique(t["net_id"]))
+    # drawn from the whole corpus (catalog order is by folder: its first networks are all from one space)
+    nets = np.random.default_rng(0).permutation(pd.unique(t["net_id"]))
     train_nets = set(nets[: min(N_TRAIN, len(nets) * 2 // 3)])
     tr = t[t["net_id"].isin(train_nets)]["id"]
     te = t[~t["net_id"].isin(train_nets)]["id"]
